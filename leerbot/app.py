@@ -1,0 +1,52 @@
+"""Start-up shared by every front end: engine, schema check, dispatcher.
+
+`run` and `console` upgrade an empty (or older) database and refuse one that is newer than
+this code, so that nothing is ever written by code that does not understand the schema.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from leerbot.chat import load_all
+from leerbot.chat.dispatch import Dispatcher
+from leerbot.config import Settings
+from leerbot.db import migrate
+from leerbot.db.engine import create_engine, make_sessionmaker
+
+log = logging.getLogger("leerbot")
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    dispatcher: Dispatcher
+
+
+async def prepare_database(engine: AsyncEngine) -> migrate.SchemaState:
+    """Upgrade to the code's schema; raises DatabaseTooNew for a newer database."""
+    state = await migrate.schema_state(engine)
+    if not state.up_to_date:
+        log.info("upgrading database schema from %s to %s", state.current or "empty", state.head)
+        state = await migrate.upgrade(engine)
+    return state
+
+
+@asynccontextmanager
+async def open_app(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[App]:
+    engine = create_engine(settings.database_url.get_secret_value())
+    try:
+        if upgrade:
+            await prepare_database(engine)
+        sessionmaker = make_sessionmaker(engine)
+        dispatcher = Dispatcher(sessionmaker, settings, load_all())
+        yield App(settings, engine, sessionmaker, dispatcher)
+    finally:
+        await engine.dispose()

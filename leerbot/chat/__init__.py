@@ -1,0 +1,12 @@
+"""The interaction layer shared by every front end: declared commands and neutral replies."""
+
+from __future__ import annotations
+
+from leerbot.chat.commands import Registry, registry
+
+
+def load_all() -> Registry:
+    """Import every command module so that the registry is complete."""
+    from leerbot.chat import community, help, privacy  # noqa: F401
+
+    return registry

@@ -1,0 +1,151 @@
+"""Configuration: one YAML file (documented in `config/leerbot.example.yaml`) plus secrets
+from the environment. Validated at start so that a typo stops the program with the file,
+the key and the reason, instead of surprising a member later."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///leerbot.db"
+ENV_CONFIG = "LEERBOT_CONFIG"
+ENV_TOKEN = "LEERBOT_DISCORD_TOKEN"
+ENV_DATABASE = "LEERBOT_DATABASE_URL"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DiscordSettings(_Section):
+    test_guild_id: int | None = Field(
+        default=None, description="Sync slash commands to this server only (fast, for testing)."
+    )
+    token: SecretStr | None = Field(default=None, exclude=True)
+
+
+class PrivacySettings(_Section):
+    small_number_threshold: int = Field(default=5, ge=2, le=50)
+    audit_retention_days: int = Field(default=730, ge=30)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: Path | None = None
+
+
+class Settings(_Section):
+    """The whole configuration; every key is documented in config/leerbot.example.yaml."""
+
+    community_name: str = Field(default="Community of Learners", min_length=1, max_length=100)
+    default_locale: Literal["nl", "en"] = "nl"
+    timezone: str = "Europe/Amsterdam"
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    content_dir: Path | None = None
+    discord: DiscordSettings = DiscordSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    logging: LoggingSettings = LoggingSettings()
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Amsterdam)") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "use sqlite+aiosqlite:///path/leerbot.db or postgresql+asyncpg://user@host/db"
+            )
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+def _format_location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top)"
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the file (if any), overlay the secrets from the environment, validate."""
+    env = dict(os.environ if environ is None else environ)
+    chosen = path or env.get(ENV_CONFIG) or None
+    data: dict[str, Any] = {}
+    source: Path | None = None
+    if chosen:
+        source = Path(chosen)
+        if not source.is_file():
+            raise ConfigError(f"{source}: configuration file not found")
+        try:
+            loaded = yaml.safe_load(source.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            raise ConfigError(f"{source}{where}: not valid YAML: {exc}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{source}: the file must contain keys and values (a mapping)")
+        data = loaded
+    if env.get(ENV_DATABASE):
+        data["database_url"] = env[ENV_DATABASE]
+    token = env.get(ENV_TOKEN)
+    if token:
+        discord_section = data.get("discord") or {}
+        if not isinstance(discord_section, dict):
+            raise ConfigError(f"{source}: key 'discord': must be a mapping")
+        data["discord"] = {**discord_section, "token": token}
+    elif isinstance(data.get("discord"), dict) and "token" in data["discord"]:
+        raise ConfigError(
+            f"{source}: key 'discord.token': never put the token in a file; "
+            f"set the environment variable {ENV_TOKEN}"
+        )
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = _format_location(error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key (see config/leerbot.example.yaml for the keys)"
+            problems.append(f"{source or 'configuration'}: key '{key}': {message}")
+        raise ConfigError("\n".join(problems)) from None
+    return settings.model_copy(update={"source": source})
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The resolved configuration with secrets masked, for `leerbot check-config`."""
+    data = settings.model_dump(mode="json", exclude={"source"})
+    url = settings.database_url.get_secret_value()
+    data["database_url"] = _mask_url(url)
+    token = settings.discord.token
+    data["discord"]["token"] = "********" if token else "(not set)"
+    return data
+
+
+def _mask_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "********"

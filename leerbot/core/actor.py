@@ -1,0 +1,54 @@
+"""Who is acting: the platform's facts about a person (Identity) and what the community
+makes of them (Actor)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class MemberRole(StrEnum):
+    """How someone takes part. Optional: nobody has to say which they are."""
+
+    EXPERT_BY_EXPERIENCE = "ervaringsdeskundige"
+    PROFESSIONAL = "professional"
+
+
+class Function(StrEnum):
+    """Extra tasks in the community; a coordinator may do everything a moderator may."""
+
+    MODERATOR = "moderator"
+    COORDINATOR = "coordinator"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a front end knows about the person behind a command (never a decision)."""
+
+    platform_id: str
+    display_name: str
+    locale_hint: str | None = None
+    platform_role_ids: frozenset[str] = frozenset()
+    is_platform_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A member as the core sees them while they act."""
+
+    member_id: int
+    community_id: int
+    platform_id: str
+    display_name: str
+    locale: str
+    role: MemberRole | None = None
+    functions: frozenset[Function] = field(default_factory=frozenset)
+    site_id: int | None = None
+
+    @property
+    def is_coordinator(self) -> bool:
+        return Function.COORDINATOR in self.functions
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.is_coordinator or Function.MODERATOR in self.functions

@@ -1,0 +1,1 @@
+"""Database layer: typed SQLAlchemy models, the async engine, and Alembic migrations."""

@@ -1,0 +1,85 @@
+"""Bring a database to the code's schema, and refuse one that is newer than the code.
+
+Migrations ship inside the package so that `pip install leerbot` is enough to upgrade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseTooNew(Exception):
+    """The database was upgraded by a newer leerbot than this one."""
+
+    def __init__(self, revision: str) -> None:
+        self.revision = revision
+        super().__init__(revision)
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    current: str | None
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def _state(connection: Connection) -> SchemaState:
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    assert head is not None, "no migrations shipped"
+    current = MigrationContext.configure(connection).get_current_revision()
+    if current is not None:
+        try:
+            script.get_revision(current)
+        except Exception:
+            raise DatabaseTooNew(current) from None
+    return SchemaState(current=current, head=head)
+
+
+async def schema_state(engine: AsyncEngine) -> SchemaState:
+    async with engine.connect() as connection:
+        return await connection.run_sync(_state)
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    _state(connection)  # raises DatabaseTooNew before touching anything
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, revision)
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    command.downgrade(cfg, revision)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> SchemaState:
+    """Apply all migrations up to `revision`; returns the state afterwards."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade, revision)
+    return await schema_state(engine)
+
+
+async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(_downgrade, revision)
