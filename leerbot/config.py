@@ -84,7 +84,9 @@ def _format_location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top)"
 
 
-def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
     """Read the file (if any), overlay the secrets from the environment, validate."""
     env = dict(os.environ if environ is None else environ)
     chosen = path or env.get(ENV_CONFIG) or None

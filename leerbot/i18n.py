@@ -64,7 +64,9 @@ def catalog(locale: str, root: Path = PROMPTS_DIR) -> dict[str, str]:
     return out
 
 
-_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_env = SandboxedEnvironment(
+    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+)
 
 
 @lru_cache(maxsize=4096)

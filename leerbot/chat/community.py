@@ -248,9 +248,11 @@ def _profile_reply(view: core.ProfileView, key: str | None = None) -> Reply:
     ]
     if view.functions:
         fields.append(
-            Field(Msg("community.profile.functions"),
-                  Msg("community.profile.function_list", {"functions": list(view.functions)}),
-                  inline=True)
+            Field(
+                Msg("community.profile.functions"),
+                Msg("community.profile.function_list", {"functions": list(view.functions)}),
+                inline=True,
+            )
         )
     if view.is_own:
         fields.append(
@@ -266,8 +268,11 @@ def _profile_reply(view: core.ProfileView, key: str | None = None) -> Reply:
         fields.append(
             Field(
                 Msg("community.profile.experience_visibility"),
-                Msg("community.profile.shared" if view.share_lived_experience
-                    else "community.profile.private"),
+                Msg(
+                    "community.profile.shared"
+                    if view.share_lived_experience
+                    else "community.profile.private"
+                ),
             )
         )
     reply = Reply(
@@ -277,8 +282,11 @@ def _profile_reply(view: core.ProfileView, key: str | None = None) -> Reply:
     )
     if view.is_own:
         reply.buttons.append(
-            Button(Msg("community.profile.edit_experience"), "profile.experience",
-                   style=ButtonStyle.SECONDARY)
+            Button(
+                Msg("community.profile.edit_experience"),
+                "profile.experience",
+                style=ButtonStyle.SECONDARY,
+            )
         )
     return reply
 
@@ -359,7 +367,5 @@ async def profile_experience_button(ctx: Context, _arg: str) -> Reply:
 
 @registry.form("profile.experience", permission=Action.EDIT_OWN_PROFILE)
 async def profile_experience_saved(ctx: Context, _arg: str, values: dict[str, str]) -> Reply:
-    view = await core.update_profile(
-        ctx.db, ctx.actor, lived_experience=values.get("ervaring", "")
-    )
+    view = await core.update_profile(ctx.db, ctx.actor, lived_experience=values.get("ervaring", ""))
     return _profile_reply(view, "community.profile.experience_saved")

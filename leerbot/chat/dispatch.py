@@ -121,8 +121,9 @@ class Dispatcher:
 
         return await self._unit_of_work(place, identity, body, what=command.key)
 
-    async def run_text(self, place: Place, identity: Identity, words: list[str],
-                       args: dict[str, Any]) -> Reply:
+    async def run_text(
+        self, place: Place, identity: Identity, words: list[str], args: dict[str, Any]
+    ) -> Reply:
         """Find a command by its words (either language) and run it."""
         found = self.registry.find(words)
         if found is None or found[1]:
@@ -165,9 +166,7 @@ class Dispatcher:
             param = command.param(raw_name.lower())
             if param is None:
                 known = ", ".join(p.name_en if locale == "en" else p.name for p in command.params)
-                raise ValidationFailed(
-                    "errors.unknown_param", name=raw_name, known=known or "-"
-                )
+                raise ValidationFailed("errors.unknown_param", name=raw_name, known=known or "-")
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue
             kwargs[param.name] = coerce(param, value, locale)
@@ -201,8 +200,9 @@ class Dispatcher:
                         )
                         actor = await resolve_actor(db, community, identity)
                         locale = actor.locale
-                        ctx = Context(db=db, actor=actor, community=community,
-                                      settings=self.settings)
+                        ctx = Context(
+                            db=db, actor=actor, community=community, settings=self.settings
+                        )
                         reply: Reply = await body(ctx)
                         reply.locale = reply.locale or ctx.locale
                 except LeerbotError as exc:

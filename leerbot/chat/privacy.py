@@ -48,8 +48,11 @@ async def ask_delete(ctx: Context, _arg: str) -> Reply:
         text=Msg("privacy.delete_confirm_question"),
         fields=[Field(Msg("privacy.delete_what_happens"), note) for note in notes],
         buttons=[
-            Button(Msg("privacy.button_confirm_delete"), "privacy.delete_confirmed",
-                   style=ButtonStyle.DANGER),
+            Button(
+                Msg("privacy.button_confirm_delete"),
+                "privacy.delete_confirmed",
+                style=ButtonStyle.DANGER,
+            ),
             Button(Msg("privacy.button_cancel"), "privacy.delete_cancelled"),
         ],
     )

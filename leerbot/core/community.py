@@ -43,9 +43,7 @@ async def get_or_create_community(
         async with db.begin_nested():
             db.add(community)
     except IntegrityError:  # created by a concurrent first contact
-        community = await db.scalar(
-            select(Community).where(Community.platform_id == platform_id)
-        )
+        community = await db.scalar(select(Community).where(Community.platform_id == platform_id))
         assert community is not None
     return community
 
@@ -101,13 +99,16 @@ async def configure(
             changed.append(key)
     if locale is not None:
         if locale not in LOCALES:
-            raise ValidationFailed("errors.bad_choice", field="language", choices=", ".join(LOCALES))
+            raise ValidationFailed(
+                "errors.bad_choice", field="language", choices=", ".join(LOCALES)
+            )
         if community.locale != locale:
             community.locale = locale
             changed.append("locale")
     if changed:
-        await audit.record(db, actor, "community.configured", "community", community.id,
-                           fields=sorted(changed))
+        await audit.record(
+            db, actor, "community.configured", "community", community.id, fields=sorted(changed)
+        )
     return _setup_view(community)
 
 
@@ -158,7 +159,10 @@ async def resolve_actor(db: AsyncSession, community: Community, identity: Identi
     if (
         member.is_coordinator
         or identity.is_platform_admin
-        or (community.coordinator_role_id and community.coordinator_role_id in identity.platform_role_ids)
+        or (
+            community.coordinator_role_id
+            and community.coordinator_role_id in identity.platform_role_ids
+        )
     ):
         functions.add(Function.COORDINATOR)
     if member.is_moderator or (
@@ -211,8 +215,13 @@ async def set_functions(
     if coordinator is not None:
         member.is_coordinator = coordinator
     await audit.record(
-        db, actor, "member.functions", "member", member.id,
-        moderator=member.is_moderator, coordinator=member.is_coordinator,
+        db,
+        actor,
+        "member.functions",
+        "member",
+        member.id,
+        moderator=member.is_moderator,
+        coordinator=member.is_coordinator,
     )
     return member
 
@@ -274,9 +283,7 @@ async def add_site(
     assert clean_name is not None
     clean_city = clean_text(city, field="city", max_length=100, required=False)
     clean_org = clean_text(organisation, field="organisation", max_length=100, required=False)
-    clean_description = clean_text(
-        description, field="description", max_length=500, required=False
-    )
+    clean_description = clean_text(description, field="description", max_length=500, required=False)
     if organisation_kind and not clean_org:
         raise ValidationFailed("errors.kind_needs_organisation")
     existing = await db.scalar(
@@ -319,9 +326,7 @@ def _site_view(site: Site, member_count: int) -> SiteView:
 
 async def find_site(db: AsyncSession, actor: Actor, name: str) -> Site:
     site = await db.scalar(
-        select(Site).where(
-            Site.community_id == actor.community_id, Site.name_key == name_key(name)
-        )
+        select(Site).where(Site.community_id == actor.community_id, Site.name_key == name_key(name))
     )
     if site is None:
         known = await db.scalars(
@@ -416,7 +421,8 @@ class ProfileView:
 
 def _profile_view(member: Member, *, own: bool) -> ProfileView:
     functions = tuple(
-        f for f, on in (("coordinator", member.is_coordinator), ("moderator", member.is_moderator))
+        f
+        for f, on in (("coordinator", member.is_coordinator), ("moderator", member.is_moderator))
         if on
     )
     show_private = own or member.share_lived_experience
@@ -485,7 +491,9 @@ async def update_profile(
         elif value in LOCALES:
             member.locale = value
         else:
-            raise ValidationFailed("errors.bad_choice", field="language", choices=", ".join(LOCALES))
+            raise ValidationFailed(
+                "errors.bad_choice", field="language", choices=", ".join(LOCALES)
+            )
         changed.append("locale")
     if lived_experience is not _UNSET:
         member.lived_experience = clean_text(

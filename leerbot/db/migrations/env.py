@@ -39,6 +39,4 @@ connection = config.attributes.get("connection")
 if connection is not None:
     _configure(connection)
 else:
-    asyncio.run(
-        _run_with_own_engine(os.environ.get("LEERBOT_DATABASE_URL", DEFAULT_DATABASE_URL))
-    )
+    asyncio.run(_run_with_own_engine(os.environ.get("LEERBOT_DATABASE_URL", DEFAULT_DATABASE_URL)))
