@@ -30,6 +30,8 @@ class Identity:
     locale_hint: str | None = None
     platform_role_ids: frozenset[str] = frozenset()
     is_platform_admin: bool = False
+    granted_functions: frozenset[Function] = frozenset()
+    """Functions the front end vouches for itself (the local console's `--role`)."""
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ async def resolve_actor(db: AsyncSession, community: Community, identity: Identi
             assert member is not None
     elif member.display_name != display_name:
         member.display_name = display_name
-    functions: set[Function] = set()
+    functions: set[Function] = set(identity.granted_functions)
     if (
         member.is_coordinator
         or identity.is_platform_admin

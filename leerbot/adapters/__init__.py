@@ -1,0 +1,1 @@
+"""Front ends: they talk to people and machines, and hold no rules of their own."""
