@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from leerbot.chat import load_all
 from leerbot.chat.dispatch import Dispatcher
 from leerbot.config import Settings
+from leerbot.core import audit
 from leerbot.db import migrate
 from leerbot.db.engine import create_engine, make_sessionmaker
 
@@ -46,6 +47,11 @@ async def open_app(settings: Settings, *, upgrade: bool = True) -> AsyncIterator
         if upgrade:
             await prepare_database(engine)
         sessionmaker = make_sessionmaker(engine)
+        if upgrade:
+            async with sessionmaker() as db, db.begin():
+                purged = await audit.purge_expired(db, settings.privacy.audit_retention_days)
+            if purged:
+                log.info("removed %d audit entries past their retention period", purged)
         dispatcher = Dispatcher(sessionmaker, settings, load_all())
         yield App(settings, engine, sessionmaker, dispatcher)
     finally:

@@ -59,3 +59,14 @@ async def recent(db: AsyncSession, actor: Actor, limit: int = 20) -> list[AuditL
         AuditLine(e.created_at, name, e.action, e.target_type, e.target_id, dict(e.details))
         for e, name in rows
     ]
+
+
+async def purge_expired(db: AsyncSession, retention_days: int) -> int:
+    """Delete audit entries older than the retention period; returns how many."""
+    from datetime import UTC, timedelta
+
+    from sqlalchemy import delete
+
+    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+    result = await db.execute(delete(AuditEntry).where(AuditEntry.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,72 @@
+"""Data rights: every member table is covered; export returns one's own data; delete
+removes it and leaves others untouched."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from leerbot.app import App
+from leerbot.core import community as core
+from leerbot.core import privacy
+from leerbot.db.models import AuditEntry, Base, Member
+from tests.helpers import actor_for
+
+
+def test_every_table_referring_to_members_has_a_data_handler() -> None:
+    from leerbot.chat import load_all
+
+    load_all()  # capabilities register their handlers when their modules load
+    referring = {"members"} | {
+        table.name
+        for table in Base.metadata.sorted_tables
+        for fk in table.foreign_keys
+        if fk.column.table.name == "members"
+    }
+    missing = referring - privacy.covered_tables()
+    assert not missing, f"no privacy.DataHandler covers: {sorted(missing)}"
+
+
+async def test_export_contains_own_data_and_nobody_elses(app: App) -> None:
+    sanne = await actor_for(app.sessionmaker, "Sanne")
+    daan = await actor_for(app.sessionmaker, "Daan")
+    async with app.sessionmaker() as db, db.begin():
+        await core.update_profile(
+            db, sanne, lived_experience="Sanne's verhaal", role="ervaringsdeskundige"
+        )
+        await core.update_profile(db, daan, lived_experience="Daan's verhaal")
+    async with app.sessionmaker() as db:
+        document = json.loads(await privacy.export(db, sanne))
+    profile = document["data"]["profile"]["profile"]
+    assert profile["lived_experience"] == "Sanne's verhaal"
+    assert profile["role"] == "ervaringsdeskundige"
+    assert [a["action"] for a in document["data"]["profile"]["actions_you_took"]] == [
+        "profile.updated"
+    ]
+    assert "Daan" not in json.dumps(document)
+
+
+async def test_summary_counts_what_is_held(app: App) -> None:
+    sanne = await actor_for(app.sessionmaker, "Sanne")
+    async with app.sessionmaker() as db, db.begin():
+        await core.update_profile(db, sanne, lived_experience="x", locale="en")
+    async with app.sessionmaker() as db:
+        summaries = await privacy.summarize(db, sanne)
+    assert summaries[0].counts == {"profile_fields": 2, "audit_entries": 1}
+
+
+async def test_delete_removes_member_and_unlinks_audit_but_keeps_others(app: App) -> None:
+    sanne = await actor_for(app.sessionmaker, "Sanne")
+    daan = await actor_for(app.sessionmaker, "Daan")
+    async with app.sessionmaker() as db, db.begin():
+        await core.update_profile(db, sanne, lived_experience="weg ermee")
+        await core.update_profile(db, daan, lived_experience="blijft")
+    async with app.sessionmaker() as db, db.begin():
+        await privacy.delete(db, sanne)
+    async with app.sessionmaker() as db:
+        members = {m.platform_id: m for m in await db.scalars(select(Member))}
+        entries = list(await db.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    assert "sanne" not in members
+    assert members["daan"].lived_experience == "blijft"
+    assert [e.actor_id for e in entries] == [None, members["daan"].id]
