@@ -34,6 +34,21 @@ class PrivacySettings(_Section):
     audit_retention_days: int = Field(default=730, ge=30)
 
 
+class SessionSettings(_Section):
+    reminder_minutes: tuple[int, ...] = Field(
+        default=(1440, 60), description="Reminders before a session, in minutes."
+    )
+    default_capacity: int = Field(default=8, ge=2, le=50)
+    default_duration_minutes: int = Field(default=120, ge=15, le=480)
+
+    @field_validator("reminder_minutes")
+    @classmethod
+    def _sane_reminders(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(m < 5 or m > 14 * 1440 for m in value):
+            raise ValueError("each reminder must be between 5 minutes and 14 days before")
+        return tuple(sorted(set(value), reverse=True))
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: Path | None = None
@@ -49,6 +64,7 @@ class Settings(_Section):
     content_dir: Path | None = None
     discord: DiscordSettings = DiscordSettings()
     privacy: PrivacySettings = PrivacySettings()
+    sessions: SessionSettings = SessionSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = Field(default=None, exclude=True)
 

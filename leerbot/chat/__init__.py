@@ -7,6 +7,6 @@ from leerbot.chat.commands import Registry, registry
 
 def load_all() -> Registry:
     """Import every command module so that the registry is complete."""
-    from leerbot.chat import community, help, privacy  # noqa: F401
+    from leerbot.chat import community, help, privacy, sessions  # noqa: F401
 
     return registry

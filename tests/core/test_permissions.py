@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from leerbot.chat import load_all
+from leerbot.core import sessions
 from leerbot.core.actor import Actor, Function
 from leerbot.core.errors import PermissionDenied
 from leerbot.core.permissions import RULES, Action, may, require
+
+load_all()  # every capability registers its rules on import
 
 MEMBER = Actor(1, 1, "m", "Member", "nl")
 MODERATOR = Actor(2, 1, "mo", "Moderator", "nl", functions=frozenset({Function.MODERATOR}))
@@ -23,6 +27,9 @@ EXPECTED: dict[str, tuple[bool, bool, bool]] = {
     Action.VIEW_PROFILES: (True, True, True),
     Action.EDIT_OWN_PROFILE: (True, True, True),
     Action.MANAGE_OWN_DATA: (True, True, True),
+    sessions.MANAGE_SESSIONS: (False, True, True),
+    sessions.VIEW_SESSIONS: (True, True, True),
+    sessions.JOIN_SESSIONS: (True, True, True),
 }
 
 

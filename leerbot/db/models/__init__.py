@@ -2,6 +2,15 @@
 
 from leerbot.db.models.base import Base, UTCDateTime, utcnow
 from leerbot.db.models.community import AuditEntry, Community, Member, Organisation, Site
+from leerbot.db.models.scheduling import ScheduledJob
+from leerbot.db.models.sessions import (
+    ReminderDelivery,
+    SessionAttendance,
+    SessionOccurrence,
+    SessionRole,
+    SessionRsvp,
+    SessionSeries,
+)
 
 __all__ = [
     "AuditEntry",
@@ -9,6 +18,13 @@ __all__ = [
     "Community",
     "Member",
     "Organisation",
+    "ReminderDelivery",
+    "ScheduledJob",
+    "SessionAttendance",
+    "SessionOccurrence",
+    "SessionRole",
+    "SessionRsvp",
+    "SessionSeries",
     "Site",
     "UTCDateTime",
     "utcnow",

@@ -1,0 +1,807 @@
+"""Intervisie sessions in chat: plan, sign up, roles, lists, calendar files — and the
+scheduled work that posts the cards, reminds, tells about changes and follows up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from leerbot import scheduling
+from leerbot.chat.commands import Choice, MemberRef, Param, ParamType, registry
+from leerbot.chat.context import Context
+from leerbot.chat.formatting import when
+from leerbot.chat.platform import EventSpec, Platform
+from leerbot.chat.reply import Attachment, Button, ButtonStyle, Field, Mention, Reply, UserText
+from leerbot.core import sessions as core
+from leerbot.core.methods import load_methods
+from leerbot.db.models import Community, Member, ReminderDelivery, SessionOccurrence
+from leerbot.exports.ics import (
+    CalendarOccurrence,
+    CalendarSeries,
+    occurrences_calendar,
+    series_calendar,
+)
+from leerbot.i18n import Msg, translate
+
+log = logging.getLogger("leerbot.sessions")
+
+SESSION_PARAM = Param("sessie", "session", ParamType.INTEGER, required=True, min_value=1)
+REPEAT_CHOICES = (
+    Choice("geen", "geen (eenmalig)", "none (once)"),
+    Choice("wekelijks", "wekelijks", "weekly"),
+    Choice("maandelijks", "maandelijks (zelfde weekdag)", "monthly (same weekday)"),
+)
+ROLE_CHOICES = (
+    Choice("inbrenger", "inbrenger (brengt een casus in)", "case-giver (brings a case)"),
+    Choice("gespreksleider", "gespreksleider", "facilitator"),
+)
+
+
+def _method_choices() -> tuple[Choice, ...]:
+    return tuple(Choice(m.key, m.name("nl"), m.name("en")) for m in load_methods().values())[:25]
+
+
+# --- the card ----------------------------------------------------------------------------
+
+
+def _where(item: core.OccurrenceView) -> UserText | Mention:
+    if item.location_kind == "voice":
+        return Mention("channel", item.location)
+    return UserText(item.location)
+
+
+def card(item: core.OccurrenceView, locale: str, *, with_buttons: bool = True) -> Reply:
+    """The session as everyone sees it in the channel (names only of those listed)."""
+    methods = load_methods()
+    method = methods.get(item.method)
+    fields = [
+        Field(
+            Msg("sessions.card.when"),
+            UserText(
+                when(item.local_start, locale)
+                + f"–{item.ends_at.astimezone(ZoneInfo(item.timezone)):%H:%M}"
+            ),
+            inline=True,
+        ),
+        Field(Msg("sessions.card.where"), _where(item), inline=True),
+        Field(
+            Msg("sessions.card.places"),
+            Msg(
+                "sessions.card.places_value",
+                {
+                    "yes": item.yes_count,
+                    "capacity": item.capacity,
+                    "waitlist": item.waitlist_count,
+                    "maybe": item.maybe_count,
+                },
+            ),
+            inline=True,
+        ),
+        Field(
+            Msg("sessions.card.method"),
+            UserText(method.name(locale) if method else item.method),
+            inline=True,
+        ),
+    ]
+    if item.site:
+        fields.append(Field(Msg("sessions.card.site"), UserText(item.site), inline=True))
+    else:
+        fields.append(
+            Field(Msg("sessions.card.site"), Msg("sessions.card.cross_site"), inline=True)
+        )
+    if item.theme:
+        fields.append(Field(Msg("sessions.card.theme"), UserText(item.theme)))
+    if item.listed_names or item.unlisted_count:
+        fields.append(
+            Field(
+                Msg("sessions.card.coming"),
+                Msg(
+                    "sessions.card.coming_value",
+                    {"names": list(item.listed_names), "others": item.unlisted_count},
+                ),
+            )
+        )
+    if item.roles:
+        fields.append(
+            Field(
+                Msg("sessions.card.roles"),
+                UserText(
+                    ", ".join(
+                        f"{translate(locale, f'sessions.roles.{role}')}: {name}"
+                        for role, name in item.roles
+                    )
+                ),
+            )
+        )
+    text = (
+        Msg("sessions.card.cancelled")
+        if item.status == "cancelled"
+        else (Msg("sessions.card.moved") if item.moved else None)
+    )
+    reply = Reply(
+        title=Msg("sessions.card.title", {"number": item.id, "title": item.title}),
+        text=text,
+        fields=fields,
+        locale=locale,
+    )
+    if with_buttons and item.status == "scheduled":
+        reply.buttons = [
+            Button(Msg("sessions.buttons.yes"), "session.yes", str(item.id), ButtonStyle.SUCCESS),
+            Button(Msg("sessions.buttons.maybe"), "session.maybe", str(item.id)),
+            Button(Msg("sessions.buttons.no"), "session.no", str(item.id), ButtonStyle.DANGER),
+            Button(Msg("sessions.buttons.hide_name"), "session.hide", str(item.id)),
+        ]
+    return reply
+
+
+# --- commands ----------------------------------------------------------------------------
+
+LOCATION_PARAMS = (
+    Param("spraakkanaal", "voice_channel", ParamType.CHANNEL),
+    Param("adres", "address", ParamType.TEXT, max_length=300),
+)
+
+
+def _location(spraakkanaal: str | None, adres: str | None) -> tuple[str | None, str | None]:
+    if spraakkanaal:
+        return "voice", spraakkanaal
+    if adres:
+        return ("link" if adres.strip().startswith(("http://", "https://")) else "address"), adres
+    return None, None
+
+
+@registry.command(
+    "sessie plannen",
+    "session plan",
+    permission=core.MANAGE_SESSIONS,
+    params=(
+        Param("titel", "title", ParamType.TEXT, required=True, max_length=100),
+        Param("start", "start", ParamType.TEXT, required=True, max_length=40),
+        *LOCATION_PARAMS,
+        Param("methode", "method", ParamType.TEXT, max_length=64, choices=_method_choices()),
+        Param("duur", "duration", ParamType.TEXT, max_length=20),
+        Param("herhaling", "repeat", ParamType.TEXT, max_length=20, choices=REPEAT_CHOICES),
+        Param("elke", "every", ParamType.INTEGER, min_value=1, max_value=12),
+        Param("tot", "until", ParamType.TEXT, max_length=30),
+        Param("aantal", "count", ParamType.INTEGER, min_value=1, max_value=200),
+        Param("site", "site", ParamType.TEXT, max_length=100),
+        Param("plaatsen", "places", ParamType.INTEGER, min_value=2, max_value=50),
+        Param("thema", "theme", ParamType.TEXT, max_length=200),
+    ),
+)
+async def plan(
+    ctx: Context,
+    titel: str,
+    start: str,
+    spraakkanaal: str | None,
+    adres: str | None,
+    methode: str | None,
+    duur: str | None,
+    herhaling: str | None,
+    elke: int | None,
+    tot: str | None,
+    aantal: int | None,
+    site: str | None,
+    plaatsen: int | None,
+    thema: str | None,
+) -> Reply:
+    kind, where = _location(spraakkanaal, adres)
+    if kind is None:
+        return Reply.error("errors.location_missing")
+    item = await core.plan(
+        ctx.db,
+        ctx.actor,
+        ctx.settings,
+        title=titel,
+        start=start,
+        method=methode or "casusronde",
+        duration=duur,
+        repeat=herhaling or "geen",
+        every=elke or 1,
+        until=tot,
+        count=aantal,
+        location_kind=kind,
+        location=where,
+        site=site,
+        capacity=plaatsen,
+        theme=thema,
+        channel_id=ctx.community.sessions_channel_id or ctx.community.announcement_channel_id,
+    )
+    reply = card(item, ctx.locale)
+    reply.text = Msg("sessions.planned", {"recurring": item.recurring})
+    return reply
+
+
+@registry.command(
+    "sessie wijzigen",
+    "session edit",
+    permission=core.MANAGE_SESSIONS,
+    params=(
+        SESSION_PARAM,
+        Param("start", "start", ParamType.TEXT, max_length=40),
+        Param("duur", "duration", ParamType.TEXT, max_length=20),
+        Param("titel", "title", ParamType.TEXT, max_length=100),
+        *LOCATION_PARAMS,
+        Param("plaatsen", "places", ParamType.INTEGER, min_value=2, max_value=50),
+        Param("thema", "theme", ParamType.TEXT, max_length=200),
+        Param("hele_reeks", "whole_series", ParamType.BOOLEAN),
+    ),
+)
+async def edit(
+    ctx: Context,
+    sessie: int,
+    start: str | None,
+    duur: str | None,
+    titel: str | None,
+    spraakkanaal: str | None,
+    adres: str | None,
+    plaatsen: int | None,
+    thema: str | None,
+    hele_reeks: bool | None,
+) -> Reply:
+    kind, where = _location(spraakkanaal, adres)
+    item = await core.edit(
+        ctx.db,
+        ctx.actor,
+        ctx.settings,
+        sessie,
+        whole_series=bool(hele_reeks),
+        title=titel,
+        start=start,
+        duration=duur,
+        location_kind=kind,
+        location=where,
+        capacity=plaatsen,
+        theme=thema,
+    )
+    reply = card(item, ctx.locale, with_buttons=False)
+    reply.text = Msg("sessions.edited")
+    return reply
+
+
+@registry.command(
+    "sessie annuleren",
+    "session cancel",
+    permission=core.MANAGE_SESSIONS,
+    params=(SESSION_PARAM, Param("hele_reeks", "whole_series", ParamType.BOOLEAN)),
+)
+async def cancel(ctx: Context, sessie: int, hele_reeks: bool | None) -> Reply:
+    item = await core.cancel(ctx.db, ctx.actor, sessie, whole_series=bool(hele_reeks))
+    return Reply.say("sessions.cancelled", title=item.title, whole=bool(hele_reeks))
+
+
+@registry.command(
+    "sessie bekijken", "session view", permission=core.VIEW_SESSIONS, params=(SESSION_PARAM,)
+)
+async def show(ctx: Context, sessie: int) -> Reply:
+    item = await core.view(ctx.db, ctx.actor, sessie)
+    reply = card(item, ctx.locale)
+    if item.my_status:
+        reply.text = Msg(
+            f"sessions.rsvp.{item.my_status}",
+            {"title": item.title, "when": when(item.local_start, ctx.locale)},
+        )
+    return reply
+
+
+def _listing(items: list[core.OccurrenceView], locale: str, empty_key: str) -> Reply:
+    if not items:
+        return Reply.say(empty_key)
+    lines = [
+        translate(
+            locale,
+            "sessions.list_line",
+            number=i.id,
+            title=i.title,
+            when=when(i.local_start, locale),
+            free=i.free_places,
+            capacity=i.capacity,
+            status=i.my_status or "",
+        )
+        for i in items
+    ]
+    return Reply(title=Msg("sessions.list_title"), text=UserText("\n".join(lines)))
+
+
+@registry.command(
+    "sessie lijst",
+    "session list",
+    permission=core.VIEW_SESSIONS,
+    params=(Param("vrij", "free", ParamType.BOOLEAN),),
+)
+async def listing(ctx: Context, vrij: bool | None) -> Reply:
+    items = await core.upcoming(ctx.db, ctx.actor, only_free=bool(vrij))
+    return _listing(items, ctx.locale, "sessions.none_upcoming")
+
+
+@registry.command("sessie mijn", "session mine", permission=core.VIEW_SESSIONS)
+async def my_sessions(ctx: Context) -> Reply:
+    items = await core.mine(ctx.db, ctx.actor)
+    return _listing(items, ctx.locale, "sessions.none_mine")
+
+
+@registry.command(
+    "sessie rol",
+    "session role",
+    permission=core.JOIN_SESSIONS,
+    params=(
+        SESSION_PARAM,
+        Param("rol", "role", ParamType.TEXT, required=True, max_length=20, choices=ROLE_CHOICES),
+    ),
+)
+async def volunteer(ctx: Context, sessie: int, rol: str) -> Reply:
+    item = await core.volunteer(ctx.db, ctx.actor, sessie, rol)
+    return Reply.say(
+        "sessions.volunteered",
+        role=translate(ctx.locale, f"sessions.roles.{rol}"),
+        title=item.title,
+    )
+
+
+@registry.command(
+    "sessie rollen", "session roles", permission=core.MANAGE_SESSIONS, params=(SESSION_PARAM,)
+)
+async def roles(ctx: Context, sessie: int) -> Reply:
+    suggestions = await core.suggest_roles(ctx.db, ctx.actor, sessie)
+    if not suggestions:
+        return Reply.say("sessions.no_role_candidates")
+    fields = [
+        Field(
+            Msg(f"sessions.roles.{s.role}"),
+            Msg(
+                "sessions.suggestion",
+                {
+                    "name": s.member_name,
+                    "last": when(s.last_served.astimezone(ctx.settings.tz), ctx.locale)
+                    if s.last_served
+                    else None,
+                    "volunteered": s.volunteered,
+                },
+            ),
+        )
+        for s in suggestions
+    ]
+    buttons = [
+        Button(
+            Msg(
+                "sessions.buttons.confirm_role",
+                {"role": translate(ctx.locale, f"sessions.roles.{s.role}"), "name": s.member_name},
+            ),
+            "session.confirm_role",
+            f"{sessie}:{s.role}:{s.member_platform_id}",
+            ButtonStyle.PRIMARY,
+        )
+        for s in suggestions
+    ]
+    return Reply(
+        title=Msg("sessions.roles_title"),
+        text=Msg("sessions.roles_intro"),
+        fields=fields,
+        buttons=buttons,
+    )
+
+
+@registry.command(
+    "sessie bevestig",
+    "session confirm",
+    permission=core.MANAGE_SESSIONS,
+    params=(
+        SESSION_PARAM,
+        Param("lid", "member", ParamType.MEMBER, required=True),
+        Param("rol", "role", ParamType.TEXT, required=True, max_length=20, choices=ROLE_CHOICES),
+    ),
+)
+async def confirm(ctx: Context, sessie: int, lid: MemberRef, rol: str) -> Reply:
+    await core.confirm_role(ctx.db, ctx.actor, sessie, lid.platform_id, rol)
+    return Reply.say(
+        "sessions.role_confirmed",
+        name=lid.display_name,
+        role=translate(ctx.locale, f"sessions.roles.{rol}"),
+    )
+
+
+@registry.command(
+    "sessie aanwezigheid",
+    "session attendance",
+    permission=core.MANAGE_SESSIONS,
+    params=(
+        SESSION_PARAM,
+        Param("lid", "member", ParamType.MEMBER),
+        Param("aanwezig", "present", ParamType.BOOLEAN),
+    ),
+)
+async def attendance(
+    ctx: Context, sessie: int, lid: MemberRef | None, aanwezig: bool | None
+) -> Reply:
+    if lid is not None:
+        if aanwezig is None:
+            return Reply.error("errors.missing_param", field="aanwezig")
+        await core.correct_attendance(ctx.db, ctx.actor, sessie, lid.platform_id, aanwezig)
+    rows = await core.attendance(ctx.db, ctx.actor, sessie)
+    if not rows:
+        return Reply.say("sessions.attendance_empty")
+    text = "\n".join(
+        translate(ctx.locale, "sessions.attendance_line", name=name, present=present)
+        for name, present in rows
+    )
+    return Reply(title=Msg("sessions.attendance_title"), text=UserText(text))
+
+
+@registry.command(
+    "sessie agenda",
+    "session calendar",
+    permission=core.VIEW_SESSIONS,
+    params=(Param("sessie", "session", ParamType.INTEGER, min_value=1),),
+)
+async def calendar(ctx: Context, sessie: int | None) -> Reply:
+    if sessie is not None:
+        series, occurrences = await core.series_for_calendar(ctx.db, ctx.actor, sessie)
+        tz = ZoneInfo(series.timezone)
+        description = translate(ctx.locale, "sessions.ics_description")
+        overrides = tuple(
+            (
+                o.original_local,
+                CalendarOccurrence(
+                    f"series-{series.id}@leerbot",
+                    series.title,
+                    description,
+                    series.location,
+                    o.starts_at,
+                    o.ends_at,
+                ),
+            )
+            for o in occurrences
+            if o.moved and o.status == "scheduled"
+        )
+        data = series_calendar(
+            CalendarSeries(
+                uid=f"series-{series.id}@leerbot",
+                title=series.title,
+                description=description,
+                location=series.location if series.location_kind != "voice" else "Discord",
+                timezone=series.timezone,
+                first_start_local=series.first_start_local,
+                duration=timedelta(minutes=series.duration_minutes),
+                freq=series.freq,
+                interval=series.interval,
+                monthly_nth=series.monthly_nth,
+                until_local=datetime.combine(series.until_date, datetime.max.time())
+                if series.until_date
+                else None,
+                count=series.count,
+                exdates_local=tuple(
+                    datetime.combine(
+                        datetime.fromisoformat(d).date(), series.first_start_local.time()
+                    )
+                    for d in series.skipped_dates or []
+                ),
+                overrides=overrides,
+            )
+        )
+        del tz
+        name = f"leerbot-sessie-{series.id}.ics"
+    else:
+        items = await core.mine(ctx.db, ctx.actor)
+        if not items:
+            return Reply.say("sessions.none_mine")
+        data = occurrences_calendar(
+            ctx.settings.timezone,
+            [
+                CalendarOccurrence(
+                    f"occurrence-{i.id}@leerbot",
+                    i.title,
+                    translate(ctx.locale, "sessions.ics_description"),
+                    i.location if i.location_kind != "voice" else "Discord",
+                    i.starts_at,
+                    i.ends_at,
+                )
+                for i in items
+            ],
+        )
+        name = "leerbot-mijn-sessies.ics"
+    return Reply(text=Msg("sessions.ics_ready"), attachments=[Attachment(name, data)])
+
+
+# --- buttons -----------------------------------------------------------------------------
+
+
+async def _answer(ctx: Context, arg: str, status: str) -> Reply:
+    try:
+        occurrence_id = int(arg)
+    except ValueError:
+        return Reply.error("errors.unknown_button")
+    result = await core.rsvp(ctx.db, ctx.actor, occurrence_id, status)
+    return Reply.say(
+        f"sessions.rsvp.{result.status}",
+        title=result.occurrence.title,
+        when=when(result.occurrence.local_start, ctx.locale),
+    )
+
+
+@registry.action("session.yes", permission=core.JOIN_SESSIONS)
+async def answer_yes(ctx: Context, arg: str) -> Reply:
+    return await _answer(ctx, arg, "yes")
+
+
+@registry.action("session.maybe", permission=core.JOIN_SESSIONS)
+async def answer_maybe(ctx: Context, arg: str) -> Reply:
+    return await _answer(ctx, arg, "maybe")
+
+
+@registry.action("session.no", permission=core.JOIN_SESSIONS)
+async def answer_no(ctx: Context, arg: str) -> Reply:
+    return await _answer(ctx, arg, "no")
+
+
+@registry.action("session.hide", permission=core.JOIN_SESSIONS)
+async def toggle_name(ctx: Context, arg: str) -> Reply:
+    try:
+        occurrence_id = int(arg)
+    except ValueError:
+        return Reply.error("errors.unknown_button")
+    shown = await core.toggle_show_name(ctx.db, ctx.actor, occurrence_id)
+    return Reply.say("sessions.name_shown" if shown else "sessions.name_hidden")
+
+
+@registry.action("session.confirm_role", permission=core.MANAGE_SESSIONS)
+async def confirm_button(ctx: Context, arg: str) -> Reply:
+    try:
+        number, role, platform_id = arg.split(":", 2)
+        occurrence_id = int(number)
+    except ValueError:
+        return Reply.error("errors.unknown_button")
+    await core.confirm_role(ctx.db, ctx.actor, occurrence_id, platform_id, role)
+    return Reply.say(
+        "sessions.role_confirmed_short", role=translate(ctx.locale, f"sessions.roles.{role}")
+    )
+
+
+# --- scheduled work ----------------------------------------------------------------------
+
+JobFn = Callable[[scheduling.JobRun], Awaitable[None]]
+AFTER_SESSION_HOOKS: list[Callable[[scheduling.JobRun, core.OccurrenceView], Awaitable[None]]] = []
+"""Other capabilities (reflection rounds) add a coroutine here to follow each session."""
+
+
+async def _context(
+    run: scheduling.JobRun,
+) -> tuple[Platform | None, Community, core.OccurrenceView]:
+    async with run.sessionmaker() as db:
+        community = await db.get(Community, run.community_id)
+        item = await core.view(db, None, int(run.payload["occurrence_id"]))
+    assert community is not None
+    return run.services.get("platform"), community, item
+
+
+async def publish_job(run: scheduling.JobRun) -> None:
+    """Post or update the card, open the thread, mirror the scheduled event."""
+    platform, community, item = await _context(run)
+    async with run.sessionmaker() as db:
+        occ = await db.get(SessionOccurrence, item.id)
+        assert occ is not None
+        if occ.lock_version != run.payload.get("version"):
+            return  # a newer publish is on its way
+    if platform is None:
+        return
+    channel = (
+        item.channel_id
+        or occ.series.channel_id
+        or community.sessions_channel_id
+        or community.announcement_channel_id
+    )
+    if channel is None:
+        log.info("session %s: no sessions channel configured, card not posted", item.id)
+        return
+    locale = community.locale
+    updates: dict[str, str | None] = {}
+    reply = card(item, locale)
+    if item.message_id:
+        await platform.edit(community.platform_id, channel, item.message_id, reply)
+    elif item.status == "scheduled":
+        updates["message_id"] = await platform.post(community.platform_id, channel, reply)
+        updates["channel_id"] = channel
+        updates["thread_id"] = await platform.open_thread(
+            community.platform_id,
+            channel,
+            translate(
+                locale,
+                "sessions.thread_name",
+                title=item.title,
+                when=when(item.local_start, locale),
+            )[:100],
+            message_id=updates["message_id"],
+        )
+        method = load_methods().get(item.method)
+        if method is not None:
+            steps = "\n".join(
+                f"{n}. {s}" for n, s in enumerate(method.steps.get(locale) or method.steps["nl"], 1)
+            )
+            await platform.post(
+                community.platform_id,
+                updates["thread_id"],
+                Reply(
+                    text=Msg(
+                        "sessions.preparation",
+                        {"method": method.name(locale), "source": method.source, "steps": steps},
+                    ),
+                    locale=locale,
+                ),
+            )
+    if item.status == "cancelled":
+        if item.event_id:
+            await platform.cancel_event(community.platform_id, item.event_id)
+    else:
+        spec = EventSpec(
+            name=item.title[:100],
+            description=translate(locale, "sessions.event_description", number=item.id)[:1000],
+            starts_at=item.starts_at,
+            ends_at=item.ends_at,
+            location=None if item.location_kind == "voice" else item.location[:100],
+            voice_channel_id=item.location if item.location_kind == "voice" else None,
+        )
+        event_id = await platform.upsert_event(community.platform_id, item.event_id, spec)
+        if event_id != item.event_id:
+            updates["event_id"] = event_id
+    if updates:
+        async with run.sessionmaker() as db, db.begin():
+            occ = await db.get(SessionOccurrence, item.id)
+            assert occ is not None
+            for key, value in updates.items():
+                setattr(occ, key, value)
+
+
+async def _deliver(
+    run: scheduling.JobRun,
+    platform: Platform,
+    community: Community,
+    members: list[Member],
+    make: Callable[[str], Reply],
+    thread_parent: str | None,
+) -> None:
+    """Send one message per member, at most once each: the delivery row is committed
+    before sending. Closed DMs fall back to a private thread."""
+    for member in members:
+        async with run.sessionmaker() as db, db.begin():
+            exists = await db.scalar(
+                select(ReminderDelivery.id).where(
+                    ReminderDelivery.job_key == run.key, ReminderDelivery.member_id == member.id
+                )
+            )
+            if exists is not None:
+                continue
+            delivery = ReminderDelivery(job_key=run.key, member_id=member.id, via="pending")
+            db.add(delivery)
+        locale = member.locale or community.locale
+        reply = make(locale)
+        reply.locale = locale
+        via = "failed"
+        try:
+            if await platform.send_dm(community.platform_id, member.platform_id, reply):
+                via = "dm"
+            elif thread_parent:
+                thread = await platform.open_thread(
+                    community.platform_id,
+                    thread_parent,
+                    translate(locale, "sessions.private_thread_name", name=member.display_name)[
+                        :100
+                    ],
+                    private=True,
+                    member_platform_ids=(member.platform_id,),
+                )
+                await platform.post(community.platform_id, thread, reply)
+                via = "thread"
+        except Exception:
+            log.exception("could not deliver %s to member %s", run.key, member.id)
+        async with run.sessionmaker() as db, db.begin():
+            row = await db.scalar(
+                select(ReminderDelivery).where(
+                    ReminderDelivery.job_key == run.key, ReminderDelivery.member_id == member.id
+                )
+            )
+            if row is not None:
+                row.via = via
+
+
+def _parent_channel(community: Community, item: core.OccurrenceView) -> str | None:
+    return item.channel_id or community.sessions_channel_id or community.announcement_channel_id
+
+
+async def reminder_job(run: scheduling.JobRun) -> None:
+    platform, community, item = await _context(run)
+    if platform is None or item.status != "scheduled":
+        return
+    async with run.sessionmaker() as db:
+        members = await core.recipients(db, item.id, ("yes",))
+
+    def make(locale: str) -> Reply:
+        reply = card(item, locale, with_buttons=False)
+        reply.text = Msg(
+            "sessions.reminder",
+            {
+                "title": item.title,
+                "when": when(item.local_start, locale),
+                "minutes": run.payload.get("minutes"),
+            },
+        )
+        reply.buttons = [
+            Button(Msg("sessions.buttons.no"), "session.no", str(item.id), ButtonStyle.DANGER)
+        ]
+        return reply
+
+    await _deliver(run, platform, community, members, make, _parent_channel(community, item))
+
+
+async def notify_job(run: scheduling.JobRun) -> None:
+    platform, community, item = await _context(run)
+    if platform is None:
+        return
+    what = run.payload.get("what")
+    async with run.sessionmaker() as db:
+        if what == "promoted":
+            from leerbot.db.models import SessionRsvp
+
+            entry = await db.get(SessionRsvp, int(run.payload.get("rsvp_id", 0)))
+            if entry is None or entry.status != "yes":
+                return
+            member = await db.get(Member, entry.member_id)
+            members = [member] if member else []
+        else:
+            members = await core.recipients(db, item.id, ("yes", "maybe", "waitlist"))
+
+    def make(locale: str) -> Reply:
+        reply = card(item, locale, with_buttons=what == "promoted")
+        reply.text = Msg(
+            f"sessions.notice.{what}", {"title": item.title, "when": when(item.local_start, locale)}
+        )
+        return reply
+
+    await _deliver(run, platform, community, members, make, _parent_channel(community, item))
+
+
+async def after_job(run: scheduling.JobRun) -> None:
+    """After the session: attendance from the sign-ups, an invitation to reflect."""
+    async with run.sessionmaker() as db, db.begin():
+        present = await core.close_attendance(db, int(run.payload["occurrence_id"]))
+    platform, community, item = await _context(run)
+    if platform is not None and item.thread_id and item.status == "scheduled":
+        await platform.post(
+            community.platform_id,
+            item.thread_id,
+            Reply(text=Msg("sessions.after", {"count": len(present)}), locale=community.locale),
+        )
+    for hook in AFTER_SESSION_HOOKS:
+        await hook(run, item)
+
+
+async def extend_job(run: scheduling.JobRun) -> None:
+    """Daily: materialise occurrences of open-ended series that came within the horizon."""
+    from leerbot.db.models import SessionSeries
+
+    settings = run.services["settings"]
+    async with run.sessionmaker() as db, db.begin():
+        series_list = list(
+            await db.scalars(
+                select(SessionSeries).where(
+                    SessionSeries.community_id == run.community_id,
+                    SessionSeries.cancelled_at.is_(None),
+                    SessionSeries.freq != "once",
+                )
+            )
+        )
+        for series in series_list:
+            await core.materialise(db, series, settings)
+        if series_list:
+            await core.schedule_extension(db, run.community_id, settings)
+
+
+JOBS: dict[str, JobFn] = {
+    "session.publish": publish_job,
+    "session.reminder": reminder_job,
+    "session.notify": notify_job,
+    "session.after": after_job,
+    "session.extend": extend_job,
+}

@@ -1,0 +1,1165 @@
+"""Intervisie sessions: planning (with recurrence), sign-up with capacity and waitlist,
+roles with a fair rotation, attendance, and the jobs that remind and follow up.
+
+The bot owns recurrence (Discord's is too limited): occurrences are materialised from a
+`dateutil.rrule` in the series' time zone, so a session at 19:30 stays at 19:30 local time
+across daylight-saving changes. Every platform effect (announcement, thread, scheduled event,
+reminder, notice) is a row in `scheduled_jobs`, written in the same unit of work as the change
+that causes it, so a crash never loses one and a restart never doubles one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leerbot import scheduling
+from leerbot.config import Settings
+from leerbot.core import audit
+from leerbot.core.actor import Actor
+from leerbot.core.community import find_member, find_site
+from leerbot.core.errors import Conflict, NotFound, ValidationFailed
+from leerbot.core.methods import load_methods
+from leerbot.core.permissions import Standing, may, register_rule, require
+from leerbot.core.timeparse import parse_duration, parse_when
+from leerbot.core.validation import clean_text
+from leerbot.db.models import (
+    Member,
+    SessionAttendance,
+    SessionOccurrence,
+    SessionRole,
+    SessionRsvp,
+    SessionSeries,
+    Site,
+)
+
+MANAGE_SESSIONS = "sessions.manage"
+VIEW_SESSIONS = "sessions.view"
+JOIN_SESSIONS = "sessions.join"
+register_rule(MANAGE_SESSIONS, Standing.MODERATOR)
+register_rule(VIEW_SESSIONS, Standing.MEMBER)
+register_rule(JOIN_SESSIONS, Standing.MEMBER)
+
+MAX_DURATION = 480
+MIN_CAPACITY, MAX_CAPACITY = 2, 50
+HORIZON = timedelta(days=120)
+MAX_MATERIALISED = 60
+REPEATS = ("geen", "wekelijks", "maandelijks")
+RSVP_STATUSES = ("yes", "maybe", "no")
+ROLES = ("inbrenger", "gespreksleider")
+LOCATION_KINDS = ("voice", "address", "link")
+
+
+@dataclass(frozen=True)
+class OccurrenceView:
+    id: int
+    series_id: int
+    title: str
+    method: str
+    theme: str | None
+    starts_at: datetime
+    ends_at: datetime
+    local_start: datetime
+    timezone: str
+    location_kind: str
+    location: str
+    site: str | None
+    capacity: int
+    status: str
+    moved: bool
+    recurring: bool
+    yes_count: int
+    maybe_count: int
+    waitlist_count: int
+    listed_names: tuple[str, ...]
+    unlisted_count: int
+    my_status: str | None
+    roles: tuple[tuple[str, str], ...]
+    channel_id: str | None
+    message_id: str | None
+    thread_id: str | None
+    event_id: str | None
+
+    @property
+    def free_places(self) -> int:
+        return max(0, self.capacity - self.yes_count)
+
+
+@dataclass
+class RsvpResult:
+    occurrence: OccurrenceView
+    status: str
+    promoted: list[int] = field(default_factory=list)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _tz(series: SessionSeries) -> ZoneInfo:
+    return ZoneInfo(series.timezone)
+
+
+def _to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    return local.replace(tzinfo=tz).astimezone(UTC)
+
+
+def _rule(series: SessionSeries) -> rrule | None:
+    if series.freq == "once":
+        return None
+    kwargs: dict[str, object] = {"dtstart": series.first_start_local, "interval": series.interval}
+    if series.until_date:
+        kwargs["until"] = datetime.combine(series.until_date, datetime.max.time())
+    if series.count:
+        kwargs["count"] = series.count
+    if series.freq == "weekly":
+        return rrule(WEEKLY, **kwargs)  # type: ignore[arg-type]
+    nth = series.monthly_nth or 1
+    return rrule(MONTHLY, byweekday=weekday(series.first_start_local.weekday(), nth), **kwargs)  # type: ignore[arg-type]
+
+
+def local_starts(series: SessionSeries, until_local: datetime) -> list[datetime]:
+    """The series' local start times up to `until_local`, skipped dates left out."""
+    rule = _rule(series)
+    starts = (
+        [series.first_start_local]
+        if rule is None
+        else list(rule.between(series.first_start_local, until_local, inc=True))
+    )
+    skipped = set(series.skipped_dates or [])
+    return [s for s in starts if s.date().isoformat() not in skipped][:MAX_MATERIALISED]
+
+
+def nth_weekday_of_month(day: date) -> int:
+    """1..4 for the first to fourth weekday of its month; -1 ("last") for a fifth."""
+    nth = (day.day - 1) // 7 + 1
+    return -1 if nth == 5 else nth
+
+
+async def _occurrence(db: AsyncSession, actor: Actor, occurrence_id: int) -> SessionOccurrence:
+    occ = await db.scalar(
+        select(SessionOccurrence)
+        .join(SessionSeries, SessionSeries.id == SessionOccurrence.series_id)
+        .where(
+            SessionOccurrence.id == occurrence_id,
+            SessionSeries.community_id == actor.community_id,
+        )
+    )
+    if occ is None:
+        raise NotFound("errors.session_not_found", number=occurrence_id)
+    return occ
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+# --- jobs --------------------------------------------------------------------------------
+
+
+async def _touch(db: AsyncSession, occ: SessionOccurrence) -> int:
+    """Bump the occurrence's version under a row lock (serialises sign-ups on both
+    databases) and schedule a publish of its card."""
+    await db.execute(
+        update(SessionOccurrence)
+        .where(SessionOccurrence.id == occ.id)
+        .values(lock_version=SessionOccurrence.lock_version + 1)
+    )
+    await db.refresh(occ, ["lock_version"])
+    return occ.lock_version
+
+
+async def _publish(db: AsyncSession, occ: SessionOccurrence, community_id: int) -> None:
+    version = await _touch(db, occ)
+    await scheduling.schedule(
+        db,
+        community_id=community_id,
+        kind="session.publish",
+        key=f"session:{occ.id}:publish:{version}",
+        due_at=datetime.now(UTC),
+        payload={"occurrence_id": occ.id, "version": version},
+        grace=timedelta(days=7),
+    )
+
+
+async def _arm_occurrence(
+    db: AsyncSession, occ: SessionOccurrence, community_id: int, settings: Settings
+) -> None:
+    """(Re)schedule the reminders and the follow-up of an occurrence for its start time."""
+    await scheduling.cancel(db, f"session:{occ.id}:reminder:")
+    await scheduling.cancel(db, f"session:{occ.id}:after:")
+    if occ.status != "scheduled":
+        return
+    stamp = int(occ.starts_at.timestamp())
+    now = datetime.now(UTC)
+    for minutes in settings.sessions.reminder_minutes:
+        due = occ.starts_at - timedelta(minutes=minutes)
+        if due <= now:
+            continue
+        await scheduling.schedule(
+            db,
+            community_id=community_id,
+            kind="session.reminder",
+            key=f"session:{occ.id}:reminder:{minutes}:{stamp}",
+            due_at=due,
+            payload={"occurrence_id": occ.id, "minutes": minutes},
+            grace=timedelta(minutes=min(max(minutes // 4, 5), 180)),
+        )
+    await scheduling.schedule(
+        db,
+        community_id=community_id,
+        kind="session.after",
+        key=f"session:{occ.id}:after:{stamp}",
+        due_at=occ.ends_at,
+        payload={"occurrence_id": occ.id},
+        grace=timedelta(days=2),
+    )
+
+
+async def _notify(
+    db: AsyncSession, occ: SessionOccurrence, community_id: int, what: str, **extra: object
+) -> None:
+    await scheduling.schedule(
+        db,
+        community_id=community_id,
+        kind="session.notify",
+        key=f"session:{occ.id}:notify:{uuid.uuid4().hex}",
+        due_at=datetime.now(UTC),
+        payload={"occurrence_id": occ.id, "what": what, **extra},
+        grace=timedelta(hours=12),
+    )
+
+
+async def materialise(
+    db: AsyncSession, series: SessionSeries, settings: Settings, now: datetime | None = None
+) -> list[SessionOccurrence]:
+    """Create the occurrences of `series` within the horizon that do not exist yet."""
+    tz = _tz(series)
+    horizon_local = (_now(now) + HORIZON).astimezone(tz).replace(tzinfo=None)
+    existing = set(
+        await db.scalars(
+            select(SessionOccurrence.original_local).where(SessionOccurrence.series_id == series.id)
+        )
+    )
+    created = []
+    for local in local_starts(series, horizon_local):
+        if local in existing:
+            continue
+        start = _to_utc(local, tz)
+        if start < _now(now) - timedelta(hours=1):
+            continue
+        occ = SessionOccurrence(
+            series_id=series.id,
+            original_local=local,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=series.duration_minutes),
+            status="scheduled",
+            moved=False,
+            lock_version=0,
+        )
+        occ.series = series
+        db.add(occ)
+        created.append(occ)
+    await db.flush()
+    for occ in created:
+        await _arm_occurrence(db, occ, series.community_id, settings)
+        await _publish(db, occ, series.community_id)
+    return created
+
+
+# --- planning ----------------------------------------------------------------------------
+
+
+def _validate_common(
+    *, duration: int, capacity: int, location_kind: str, location: str | None
+) -> str:
+    if duration <= 0 or duration > MAX_DURATION:
+        raise ValidationFailed("errors.duration_out_of_range", max_hours=MAX_DURATION // 60)
+    if capacity < MIN_CAPACITY or capacity > MAX_CAPACITY:
+        raise ValidationFailed("errors.capacity_out_of_range", min=MIN_CAPACITY, max=MAX_CAPACITY)
+    if location_kind not in LOCATION_KINDS:
+        raise ValidationFailed(
+            "errors.bad_choice", field="location_kind", choices=", ".join(LOCATION_KINDS)
+        )
+    text = clean_text(location, field="location", max_length=300)
+    assert text is not None
+    return text
+
+
+async def plan(
+    db: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    *,
+    title: str,
+    start: str,
+    method: str = "casusronde",
+    duration: str | None = None,
+    repeat: str = "geen",
+    every: int = 1,
+    until: str | None = None,
+    count: int | None = None,
+    location_kind: str = "voice",
+    location: str | None = None,
+    site: str | None = None,
+    capacity: int | None = None,
+    theme: str | None = None,
+    channel_id: str | None = None,
+    now: datetime | None = None,
+) -> OccurrenceView:
+    """Plan a session or series (moderators); returns the first occurrence."""
+    require(actor, MANAGE_SESSIONS)
+    clean_title = clean_text(title, field="title", max_length=100)
+    assert clean_title is not None
+    clean_theme = clean_text(theme, field="theme", max_length=200, required=False)
+    methods = load_methods(settings.content_dir)
+    if method not in methods:
+        raise ValidationFailed("errors.bad_choice", field="method", choices=", ".join(methods))
+    minutes = parse_duration(duration) if duration else settings.sessions.default_duration_minutes
+    places = capacity if capacity is not None else settings.sessions.default_capacity
+    where = _validate_common(
+        duration=minutes, capacity=places, location_kind=location_kind, location=location
+    )
+    tz = settings.tz
+    now_utc = _now(now)
+    first_local = parse_when(start, now_utc.astimezone(tz).replace(tzinfo=None))
+    if _to_utc(first_local, tz) <= now_utc:
+        raise ValidationFailed("errors.time_in_past", when=first_local.strftime("%Y-%m-%d %H:%M"))
+    if repeat not in REPEATS:
+        raise ValidationFailed("errors.bad_choice", field="repeat", choices=", ".join(REPEATS))
+    if not 1 <= every <= 12:
+        raise ValidationFailed("errors.out_of_range", field="every", min=1, max=12)
+    until_date: date | None = None
+    if until:
+        until_date = parse_when(f"{until} 23:59", first_local).date()
+        if until_date < first_local.date():
+            raise ValidationFailed("errors.until_before_start")
+    if count is not None and not 1 <= count <= 200:
+        raise ValidationFailed("errors.out_of_range", field="count", min=1, max=200)
+    site_row: Site | None = await find_site(db, actor, site) if site else None
+    freq = {"geen": "once", "wekelijks": "weekly", "maandelijks": "monthly"}[repeat]
+    series = SessionSeries(
+        community_id=actor.community_id,
+        title=clean_title,
+        method=method,
+        theme=clean_theme,
+        timezone=settings.timezone,
+        first_start_local=first_local,
+        duration_minutes=minutes,
+        freq=freq,
+        interval=every,
+        monthly_nth=nth_weekday_of_month(first_local.date()) if freq == "monthly" else None,
+        until_date=until_date,
+        count=count,
+        skipped_dates=[],
+        location_kind=location_kind,
+        location=where,
+        site_id=site_row.id if site_row else None,
+        capacity=places,
+        channel_id=channel_id,
+        created_by_id=actor.member_id,
+    )
+    db.add(series)
+    await db.flush()
+    created = await materialise(db, series, settings, now_utc)
+    if freq != "once":
+        await schedule_extension(db, actor.community_id, settings)
+    await audit.record(
+        db,
+        actor,
+        "session.planned",
+        "session_series",
+        series.id,
+        title=clean_title,
+        occurrences=len(created),
+    )
+    return await view(db, actor, created[0].id)
+
+
+async def edit(
+    db: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    occurrence_id: int,
+    *,
+    whole_series: bool = False,
+    title: str | None = None,
+    start: str | None = None,
+    duration: str | None = None,
+    location_kind: str | None = None,
+    location: str | None = None,
+    capacity: int | None = None,
+    theme: str | None = None,
+    now: datetime | None = None,
+) -> OccurrenceView:
+    """Change one occurrence (time) or the series (everything else); tells who signed up
+    when the time or place changes."""
+    require(actor, MANAGE_SESSIONS)
+    occ = await _occurrence(db, actor, occurrence_id)
+    series = occ.series
+    if series.cancelled_at is not None or occ.status == "cancelled":
+        raise ValidationFailed("errors.session_cancelled")
+    now_utc = _now(now)
+    if occ.ends_at < now_utc:
+        raise ValidationFailed("errors.session_over")
+    changed: list[str] = []
+    if title is not None:
+        series.title = clean_text(title, field="title", max_length=100) or series.title
+        changed.append("title")
+    if theme is not None:
+        series.theme = clean_text(theme, field="theme", max_length=200, required=False)
+        changed.append("theme")
+    if capacity is not None:
+        _validate_common(
+            duration=series.duration_minutes,
+            capacity=capacity,
+            location_kind=series.location_kind,
+            location=series.location,
+        )
+        series.capacity = capacity
+        changed.append("capacity")
+    if location is not None or location_kind is not None:
+        series.location = _validate_common(
+            duration=series.duration_minutes,
+            capacity=series.capacity,
+            location_kind=location_kind or series.location_kind,
+            location=location if location is not None else series.location,
+        )
+        series.location_kind = location_kind or series.location_kind
+        changed.append("location")
+    minutes = parse_duration(duration) if duration else None
+    if minutes is not None:
+        _validate_common(
+            duration=minutes,
+            capacity=series.capacity,
+            location_kind=series.location_kind,
+            location=series.location,
+        )
+        series.duration_minutes = minutes
+        changed.append("duration")
+    targets = [occ]
+    if whole_series:
+        targets = list(
+            await db.scalars(
+                select(SessionOccurrence).where(
+                    SessionOccurrence.series_id == series.id,
+                    SessionOccurrence.starts_at >= occ.starts_at,
+                    SessionOccurrence.status == "scheduled",
+                )
+            )
+        )
+    tz = _tz(series)
+    moved = False
+    if start is not None:
+        new_local = parse_when(start, now_utc.astimezone(tz).replace(tzinfo=None))
+        new_start = _to_utc(new_local, tz)
+        if new_start <= now_utc:
+            raise ValidationFailed("errors.time_in_past", when=new_local.strftime("%Y-%m-%d %H:%M"))
+        shift = new_local - occ.starts_at.astimezone(tz).replace(tzinfo=None)
+        for target in targets:
+            local = target.starts_at.astimezone(tz).replace(tzinfo=None) + shift
+            target.starts_at = _to_utc(local, tz)
+            target.moved = True
+        if whole_series and occ.original_local == series.first_start_local:
+            series.first_start_local = series.first_start_local + shift
+        moved = True
+        changed.append("start")
+    if not changed:
+        raise ValidationFailed("errors.nothing_to_change")
+    for target in targets:
+        target.ends_at = target.starts_at + timedelta(minutes=series.duration_minutes)
+        await _arm_occurrence(db, target, series.community_id, settings)
+        await _publish(db, target, series.community_id)
+        if moved or "location" in changed:
+            await _notify(db, target, series.community_id, "moved")
+    await audit.record(
+        db,
+        actor,
+        "session.edited",
+        "session_occurrence",
+        occ.id,
+        fields=changed,
+        whole_series=whole_series,
+    )
+    return await view(db, actor, occ.id)
+
+
+async def cancel(
+    db: AsyncSession,
+    actor: Actor,
+    occurrence_id: int,
+    *,
+    whole_series: bool = False,
+    now: datetime | None = None,
+) -> OccurrenceView:
+    """Cancel one occurrence or the rest of the series; everyone signed up is told."""
+    require(actor, MANAGE_SESSIONS)
+    occ = await _occurrence(db, actor, occurrence_id)
+    series = occ.series
+    if occ.status == "cancelled" or series.cancelled_at is not None:
+        raise ValidationFailed("errors.session_cancelled")
+    if occ.ends_at < _now(now):
+        raise ValidationFailed("errors.session_over")
+    targets = [occ]
+    if whole_series:
+        series.cancelled_at = _now(now)
+        targets = list(
+            await db.scalars(
+                select(SessionOccurrence).where(
+                    SessionOccurrence.series_id == series.id,
+                    SessionOccurrence.starts_at >= occ.starts_at,
+                    SessionOccurrence.status == "scheduled",
+                )
+            )
+        )
+    for target in targets:
+        target.status = "cancelled"
+        if series.freq != "once":
+            skipped = set(series.skipped_dates or [])
+            skipped.add(target.original_local.date().isoformat())
+            series.skipped_dates = sorted(skipped)
+        await scheduling.cancel(db, f"session:{target.id}:reminder:")
+        await scheduling.cancel(db, f"session:{target.id}:after:")
+        await _publish(db, target, series.community_id)
+        await _notify(db, target, series.community_id, "cancelled")
+    await audit.record(
+        db,
+        actor,
+        "session.cancelled",
+        "session_occurrence",
+        occ.id,
+        whole_series=whole_series,
+        occurrences=len(targets),
+    )
+    return await view(db, actor, occ.id)
+
+
+async def skip_date(
+    db: AsyncSession, actor: Actor, occurrence_id: int, now: datetime | None = None
+) -> OccurrenceView:
+    """Skip one date of a recurring series (holidays): the same as cancelling it."""
+    return await cancel(db, actor, occurrence_id, whole_series=False, now=now)
+
+
+# --- sign-up -----------------------------------------------------------------------------
+
+
+async def rsvp(
+    db: AsyncSession,
+    actor: Actor,
+    occurrence_id: int,
+    status: str,
+    *,
+    show_name: bool | None = None,
+    now: datetime | None = None,
+) -> RsvpResult:
+    """Answer yes / maybe / no. Yes beyond capacity goes on the waitlist; a freed place is
+    given to the longest-waiting member, who is told."""
+    require(actor, JOIN_SESSIONS)
+    if status not in RSVP_STATUSES:
+        raise ValidationFailed(
+            "errors.bad_choice", field="status", choices=", ".join(RSVP_STATUSES)
+        )
+    occ = await _occurrence(db, actor, occurrence_id)
+    if occ.status == "cancelled":
+        raise ValidationFailed("errors.session_cancelled")
+    if occ.starts_at <= _now(now):
+        raise ValidationFailed("errors.session_started")
+    await _touch(db, occ)  # row lock: sign-ups for this occurrence now run one at a time
+    mine = await db.scalar(
+        select(SessionRsvp).where(
+            SessionRsvp.occurrence_id == occ.id, SessionRsvp.member_id == actor.member_id
+        )
+    )
+    previous = mine.status if mine else None
+    final = status
+    if status == "yes" and previous != "yes":
+        taken = await db.scalar(
+            select(func.count(SessionRsvp.id)).where(
+                SessionRsvp.occurrence_id == occ.id, SessionRsvp.status == "yes"
+            )
+        )
+        if int(taken or 0) >= occ.series.capacity:
+            final = "waitlist"
+    if mine is None:
+        mine = SessionRsvp(
+            occurrence_id=occ.id,
+            member_id=actor.member_id,
+            status=final,
+            show_name=True if show_name is None else show_name,
+        )
+        db.add(mine)
+    else:
+        if not (previous == "waitlist" and final == "waitlist"):
+            mine.responded_at = _now(now)
+        mine.status = final
+        if show_name is not None:
+            mine.show_name = show_name
+    await db.flush()
+    promoted: list[int] = []
+    if previous == "yes" and final != "yes":
+        promoted = await _promote(db, occ)
+    await scheduling.schedule(
+        db,
+        community_id=actor.community_id,
+        kind="session.publish",
+        key=f"session:{occ.id}:publish:{occ.lock_version}",
+        due_at=datetime.now(UTC),
+        payload={"occurrence_id": occ.id, "version": occ.lock_version},
+        grace=timedelta(days=7),
+    )
+    return RsvpResult(await view(db, actor, occ.id), final, promoted)
+
+
+async def _promote(db: AsyncSession, occ: SessionOccurrence) -> list[int]:
+    taken = int(
+        await db.scalar(
+            select(func.count(SessionRsvp.id)).where(
+                SessionRsvp.occurrence_id == occ.id, SessionRsvp.status == "yes"
+            )
+        )
+        or 0
+    )
+    free = occ.series.capacity - taken
+    if free <= 0:
+        return []
+    waiting = list(
+        await db.scalars(
+            select(SessionRsvp)
+            .where(SessionRsvp.occurrence_id == occ.id, SessionRsvp.status == "waitlist")
+            .order_by(SessionRsvp.responded_at, SessionRsvp.id)
+            .limit(free)
+        )
+    )
+    for entry in waiting:
+        entry.status = "yes"
+        await _notify(db, occ, occ.series.community_id, "promoted", rsvp_id=entry.id)
+    return [entry.member_id for entry in waiting]
+
+
+# --- roles -------------------------------------------------------------------------------
+
+
+async def volunteer(
+    db: AsyncSession, actor: Actor, occurrence_id: int, role: str, now: datetime | None = None
+) -> OccurrenceView:
+    require(actor, JOIN_SESSIONS)
+    if role not in ROLES:
+        raise ValidationFailed("errors.bad_choice", field="role", choices=", ".join(ROLES))
+    occ = await _occurrence(db, actor, occurrence_id)
+    if occ.status == "cancelled":
+        raise ValidationFailed("errors.session_cancelled")
+    if occ.starts_at <= _now(now):
+        raise ValidationFailed("errors.session_started")
+    exists = await db.scalar(
+        select(SessionRole.id).where(
+            SessionRole.occurrence_id == occ.id,
+            SessionRole.member_id == actor.member_id,
+            SessionRole.role == role,
+        )
+    )
+    if exists is not None:
+        raise Conflict("errors.already_volunteered", role=role)
+    db.add(SessionRole(occurrence_id=occ.id, member_id=actor.member_id, role=role, confirmed=False))
+    await db.flush()
+    return await view(db, actor, occ.id)
+
+
+@dataclass(frozen=True)
+class RoleSuggestion:
+    role: str
+    member_platform_id: str
+    member_name: str
+    last_served: datetime | None
+    volunteered: bool
+
+
+async def suggest_roles(db: AsyncSession, actor: Actor, occurrence_id: int) -> list[RoleSuggestion]:
+    """A fair rotation: for each role, among volunteers (else everyone who said yes), the
+    one who served that role longest ago (never = first)."""
+    require(actor, MANAGE_SESSIONS)
+    occ = await _occurrence(db, actor, occurrence_id)
+    coming = list(
+        await db.execute(
+            select(Member)
+            .join(SessionRsvp, SessionRsvp.member_id == Member.id)
+            .where(SessionRsvp.occurrence_id == occ.id, SessionRsvp.status == "yes")
+        )
+    )
+    coming_members = {m.id: m for (m,) in coming}
+    suggestions: list[RoleSuggestion] = []
+    taken: set[int] = set()
+    for role in ROLES:
+        volunteers = {
+            m.id: m
+            for (m,) in await db.execute(
+                select(Member)
+                .join(SessionRole, SessionRole.member_id == Member.id)
+                .where(SessionRole.occurrence_id == occ.id, SessionRole.role == role)
+            )
+        }
+        pool = volunteers or coming_members
+        pool = {k: v for k, v in pool.items() if k not in taken} or pool
+        if not pool:
+            continue
+        last = dict(
+            (
+                await db.execute(
+                    select(SessionRole.member_id, func.max(SessionOccurrence.starts_at))
+                    .join(SessionOccurrence, SessionOccurrence.id == SessionRole.occurrence_id)
+                    .join(SessionSeries, SessionSeries.id == SessionOccurrence.series_id)
+                    .where(
+                        SessionRole.role == role,
+                        SessionRole.confirmed.is_(True),
+                        SessionRole.member_id.in_(list(pool)),
+                        SessionSeries.community_id == actor.community_id,
+                        SessionOccurrence.id != occ.id,
+                    )
+                    .group_by(SessionRole.member_id)
+                )
+            ).all()
+        )
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        chosen = min(
+            pool.values(),
+            key=lambda m: (last.get(m.id) or epoch, m.display_name.casefold(), m.id),
+        )
+        taken.add(chosen.id)
+        suggestions.append(
+            RoleSuggestion(
+                role,
+                chosen.platform_id,
+                chosen.display_name,
+                last.get(chosen.id),
+                chosen.id in volunteers,
+            )
+        )
+    return suggestions
+
+
+async def confirm_role(
+    db: AsyncSession, actor: Actor, occurrence_id: int, member_platform_id: str, role: str
+) -> OccurrenceView:
+    require(actor, MANAGE_SESSIONS)
+    if role not in ROLES:
+        raise ValidationFailed("errors.bad_choice", field="role", choices=", ".join(ROLES))
+    occ = await _occurrence(db, actor, occurrence_id)
+    member = await find_member(db, actor, member_platform_id)
+    await db.execute(
+        update(SessionRole)
+        .where(SessionRole.occurrence_id == occ.id, SessionRole.role == role)
+        .values(confirmed=False)
+    )
+    entry = await db.scalar(
+        select(SessionRole).where(
+            SessionRole.occurrence_id == occ.id,
+            SessionRole.member_id == member.id,
+            SessionRole.role == role,
+        )
+    )
+    if entry is None:
+        entry = SessionRole(occurrence_id=occ.id, member_id=member.id, role=role)
+        db.add(entry)
+    entry.confirmed = True
+    await db.flush()
+    await _publish(db, occ, actor.community_id)
+    await audit.record(
+        db,
+        actor,
+        "session.role_confirmed",
+        "session_occurrence",
+        occ.id,
+        role=role,
+        member=member.id,
+    )
+    return await view(db, actor, occ.id)
+
+
+# --- attendance --------------------------------------------------------------------------
+
+
+async def close_attendance(db: AsyncSession, occurrence_id: int) -> list[int]:
+    """After the session: everyone who said yes is counted present (moderators correct)."""
+    occ = await db.get(SessionOccurrence, occurrence_id)
+    if occ is None or occ.attendance_closed_at is not None or occ.status != "scheduled":
+        return []
+    yes = list(
+        await db.scalars(
+            select(SessionRsvp.member_id).where(
+                SessionRsvp.occurrence_id == occ.id, SessionRsvp.status == "yes"
+            )
+        )
+    )
+    recorded = set(
+        await db.scalars(
+            select(SessionAttendance.member_id).where(SessionAttendance.occurrence_id == occ.id)
+        )
+    )
+    for member_id in yes:
+        if member_id not in recorded:
+            db.add(
+                SessionAttendance(
+                    occurrence_id=occ.id, member_id=member_id, attended=True, corrected=False
+                )
+            )
+    occ.attendance_closed_at = datetime.now(UTC)
+    await db.flush()
+    return yes
+
+
+async def correct_attendance(
+    db: AsyncSession,
+    actor: Actor,
+    occurrence_id: int,
+    member_platform_id: str,
+    attended: bool,
+    now: datetime | None = None,
+) -> OccurrenceView:
+    require(actor, MANAGE_SESSIONS)
+    occ = await _occurrence(db, actor, occurrence_id)
+    if occ.starts_at > _now(now):
+        raise ValidationFailed("errors.session_not_started")
+    member = await find_member(db, actor, member_platform_id)
+    entry = await db.scalar(
+        select(SessionAttendance).where(
+            SessionAttendance.occurrence_id == occ.id, SessionAttendance.member_id == member.id
+        )
+    )
+    if entry is None:
+        entry = SessionAttendance(occurrence_id=occ.id, member_id=member.id)
+        db.add(entry)
+    entry.attended = attended
+    entry.corrected = True
+    await db.flush()
+    await audit.record(
+        db,
+        actor,
+        "session.attendance",
+        "session_occurrence",
+        occ.id,
+        member=member.id,
+        attended=attended,
+    )
+    return await view(db, actor, occ.id)
+
+
+async def attendance(db: AsyncSession, actor: Actor, occurrence_id: int) -> list[tuple[str, bool]]:
+    require(actor, MANAGE_SESSIONS)
+    occ = await _occurrence(db, actor, occurrence_id)
+    rows = await db.execute(
+        select(Member.display_name, SessionAttendance.attended)
+        .join(Member, Member.id == SessionAttendance.member_id)
+        .where(SessionAttendance.occurrence_id == occ.id)
+        .order_by(Member.display_name)
+    )
+    return [(name, bool(present)) for name, present in rows]
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+async def view(db: AsyncSession, actor: Actor | None, occurrence_id: int) -> OccurrenceView:
+    """The occurrence as a member sees it (names only of those who chose to be listed)."""
+    occ = await db.get(SessionOccurrence, occurrence_id, populate_existing=True)
+    if occ is None or (actor is not None and occ.series.community_id != actor.community_id):
+        raise NotFound("errors.session_not_found", number=occurrence_id)
+    series = occ.series
+    rows = (
+        await db.execute(
+            select(
+                SessionRsvp.status,
+                SessionRsvp.show_name,
+                SessionRsvp.member_id,
+                Member.display_name,
+            )
+            .join(Member, Member.id == SessionRsvp.member_id)
+            .where(SessionRsvp.occurrence_id == occ.id)
+            .order_by(SessionRsvp.responded_at, SessionRsvp.id)
+        )
+    ).all()
+    yes = [r for r in rows if r.status == "yes"]
+    roles = (
+        await db.execute(
+            select(SessionRole.role, Member.display_name)
+            .join(Member, Member.id == SessionRole.member_id)
+            .where(SessionRole.occurrence_id == occ.id, SessionRole.confirmed.is_(True))
+            .order_by(SessionRole.role)
+        )
+    ).all()
+    site_name = None
+    if series.site_id:
+        site_name = await db.scalar(select(Site.name).where(Site.id == series.site_id))
+    my = next((r.status for r in rows if actor and r.member_id == actor.member_id), None)
+    tz = _tz(series)
+    return OccurrenceView(
+        id=occ.id,
+        series_id=series.id,
+        title=series.title,
+        method=series.method,
+        theme=series.theme,
+        starts_at=occ.starts_at,
+        ends_at=occ.ends_at,
+        local_start=occ.starts_at.astimezone(tz),
+        timezone=series.timezone,
+        location_kind=series.location_kind,
+        location=series.location,
+        site=site_name,
+        capacity=series.capacity,
+        status=occ.status,
+        moved=occ.moved,
+        recurring=series.freq != "once",
+        yes_count=len(yes),
+        maybe_count=sum(1 for r in rows if r.status == "maybe"),
+        waitlist_count=sum(1 for r in rows if r.status == "waitlist"),
+        listed_names=tuple(r.display_name for r in yes if r.show_name),
+        unlisted_count=sum(1 for r in yes if not r.show_name),
+        my_status=my,
+        roles=tuple((role, name) for role, name in roles),
+        channel_id=occ.channel_id,
+        message_id=occ.message_id,
+        thread_id=occ.thread_id,
+        event_id=occ.event_id,
+    )
+
+
+async def upcoming(
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    only_free: bool = False,
+    limit: int = 10,
+    now: datetime | None = None,
+) -> list[OccurrenceView]:
+    require(actor, VIEW_SESSIONS)
+    ids = list(
+        await db.scalars(
+            select(SessionOccurrence.id)
+            .join(SessionSeries, SessionSeries.id == SessionOccurrence.series_id)
+            .where(
+                SessionSeries.community_id == actor.community_id,
+                SessionOccurrence.status == "scheduled",
+                SessionOccurrence.ends_at >= _now(now),
+            )
+            .order_by(SessionOccurrence.starts_at)
+            .limit(200)
+        )
+    )
+    views = []
+    for occurrence_id in ids:
+        item = await view(db, actor, occurrence_id)
+        if only_free and item.free_places == 0:
+            continue
+        views.append(item)
+        if len(views) >= limit:
+            break
+    return views
+
+
+async def mine(
+    db: AsyncSession, actor: Actor, *, now: datetime | None = None
+) -> list[OccurrenceView]:
+    """Upcoming occurrences the actor said yes or maybe to, or waits for."""
+    require(actor, VIEW_SESSIONS)
+    ids = list(
+        await db.scalars(
+            select(SessionOccurrence.id)
+            .join(
+                SessionRsvp,
+                and_(
+                    SessionRsvp.occurrence_id == SessionOccurrence.id,
+                    SessionRsvp.member_id == actor.member_id,
+                ),
+            )
+            .where(
+                SessionRsvp.status.in_(("yes", "maybe", "waitlist")),
+                SessionOccurrence.ends_at >= _now(now),
+            )
+            .order_by(SessionOccurrence.starts_at)
+        )
+    )
+    return [await view(db, actor, i) for i in ids]
+
+
+async def recipients(
+    db: AsyncSession, occurrence_id: int, statuses: tuple[str, ...]
+) -> list[Member]:
+    return list(
+        await db.scalars(
+            select(Member)
+            .join(SessionRsvp, SessionRsvp.member_id == Member.id)
+            .where(SessionRsvp.occurrence_id == occurrence_id, SessionRsvp.status.in_(statuses))
+            .order_by(Member.id)
+        )
+    )
+
+
+async def series_for_calendar(
+    db: AsyncSession, actor: Actor, occurrence_id: int
+) -> tuple[SessionSeries, list[SessionOccurrence]]:
+    require(actor, VIEW_SESSIONS)
+    occ = await _occurrence(db, actor, occurrence_id)
+    occurrences = list(
+        await db.scalars(
+            select(SessionOccurrence)
+            .where(SessionOccurrence.series_id == occ.series_id)
+            .order_by(SessionOccurrence.starts_at)
+        )
+    )
+    return occ.series, occurrences
+
+
+def can_manage(actor: Actor) -> bool:
+    return may(actor, MANAGE_SESSIONS)
+
+
+async def toggle_show_name(db: AsyncSession, actor: Actor, occurrence_id: int) -> bool:
+    """Show or hide one's name in the list of who is coming; returns the new choice."""
+    require(actor, JOIN_SESSIONS)
+    occ = await _occurrence(db, actor, occurrence_id)
+    entry = await db.scalar(
+        select(SessionRsvp).where(
+            SessionRsvp.occurrence_id == occ.id, SessionRsvp.member_id == actor.member_id
+        )
+    )
+    if entry is None:
+        raise ValidationFailed("errors.rsvp_first")
+    entry.show_name = not entry.show_name
+    await _publish(db, occ, actor.community_id)
+    return entry.show_name
+
+
+async def schedule_extension(db: AsyncSession, community_id: int, settings: Settings) -> None:
+    """Make sure the daily job that extends open-ended series is due."""
+    tz = settings.tz
+    tomorrow = datetime.now(tz).replace(hour=3, minute=0, second=0, microsecond=0) + timedelta(
+        days=1
+    )
+    await scheduling.schedule(
+        db,
+        community_id=community_id,
+        kind="session.extend",
+        key=f"session.extend:{community_id}:{tomorrow.date().isoformat()}",
+        due_at=tomorrow.astimezone(UTC),
+        grace=timedelta(hours=20),
+    )
+
+
+# --- data rights -------------------------------------------------------------------------
+
+
+async def _count_data(db: AsyncSession, member: Member) -> dict[str, int]:
+    async def count(model: type, column: object) -> int:
+        return int(
+            await db.scalar(select(func.count()).select_from(model).where(column == member.id)) or 0
+        )  # type: ignore[arg-type]
+
+    return {
+        "rsvps": await count(SessionRsvp, SessionRsvp.member_id),
+        "roles": await count(SessionRole, SessionRole.member_id),
+        "attendance": await count(SessionAttendance, SessionAttendance.member_id),
+    }
+
+
+async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
+    rows = await db.execute(
+        select(
+            SessionSeries.title,
+            SessionOccurrence.starts_at,
+            SessionRsvp.status,
+            SessionRsvp.show_name,
+        )
+        .join(SessionOccurrence, SessionOccurrence.id == SessionRsvp.occurrence_id)
+        .join(SessionSeries, SessionSeries.id == SessionOccurrence.series_id)
+        .where(SessionRsvp.member_id == member.id)
+        .order_by(SessionOccurrence.starts_at)
+    )
+    roles = await db.execute(
+        select(
+            SessionSeries.title,
+            SessionOccurrence.starts_at,
+            SessionRole.role,
+            SessionRole.confirmed,
+        )
+        .join(SessionOccurrence, SessionOccurrence.id == SessionRole.occurrence_id)
+        .join(SessionSeries, SessionSeries.id == SessionOccurrence.series_id)
+        .where(SessionRole.member_id == member.id)
+    )
+    present = await db.execute(
+        select(SessionSeries.title, SessionOccurrence.starts_at, SessionAttendance.attended)
+        .join(SessionOccurrence, SessionOccurrence.id == SessionAttendance.occurrence_id)
+        .join(SessionSeries, SessionSeries.id == SessionOccurrence.series_id)
+        .where(SessionAttendance.member_id == member.id)
+    )
+    return {
+        "sign_ups": [
+            {"session": t, "starts_at": s.isoformat(), "answer": st, "name_listed": sn}
+            for t, s, st, sn in rows
+        ],
+        "roles": [
+            {"session": t, "starts_at": s.isoformat(), "role": r, "confirmed": c}
+            for t, s, r, c in roles
+        ],
+        "attendance": [
+            {"session": t, "starts_at": s.isoformat(), "present": a} for t, s, a in present
+        ],
+    }
+
+
+async def _delete_data(db: AsyncSession, member: Member) -> None:
+    from sqlalchemy import delete
+
+    from leerbot.db.models import ReminderDelivery
+
+    signed_up = list(
+        await db.scalars(
+            select(SessionOccurrence)
+            .join(SessionRsvp, SessionRsvp.occurrence_id == SessionOccurrence.id)
+            .where(
+                SessionRsvp.member_id == member.id,
+                SessionRsvp.status == "yes",
+                SessionOccurrence.status == "scheduled",
+                SessionOccurrence.starts_at > datetime.now(UTC),
+            )
+        )
+    )
+    for model in (SessionRsvp, SessionRole, SessionAttendance, ReminderDelivery):
+        await db.execute(delete(model).where(model.member_id == member.id))  # type: ignore[attr-defined]
+    await db.execute(
+        update(SessionSeries)
+        .where(SessionSeries.created_by_id == member.id)
+        .values(created_by_id=None)
+    )
+    for occ in signed_up:  # their place is free again: give it to the waitlist
+        await _promote(db, occ)
+        await _publish(db, occ, occ.series.community_id)
+
+
+def _register_data_handler() -> None:
+    from leerbot.core import privacy
+
+    privacy.register(
+        privacy.DataHandler(
+            name="sessions",
+            tables=(
+                "session_series",
+                "session_rsvps",
+                "session_roles",
+                "session_attendance",
+                "reminder_deliveries",
+            ),
+            summary_key="privacy.summary.sessions",
+            count=_count_data,
+            export=_export_data,
+            delete=_delete_data,
+            delete_note_key="privacy.delete_note.sessions",
+            order=10,
+        )
+    )
+
+
+_register_data_handler()

@@ -1,0 +1,1 @@
+"""Renderers for coordinators and members: pure functions from query results to bytes."""
