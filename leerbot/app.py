@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from leerbot.chat import load_all
+from leerbot.chat import job_handlers, load_all
 from leerbot.chat.dispatch import Dispatcher
+from leerbot.chat.platform import Platform
 from leerbot.config import Settings
 from leerbot.core import audit
 from leerbot.db import migrate
 from leerbot.db.engine import create_engine, make_sessionmaker
+from leerbot.scheduling import Scheduler
 
 log = logging.getLogger("leerbot")
 
@@ -29,6 +31,25 @@ class App:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     dispatcher: Dispatcher
+    scheduler: Scheduler | None = None
+
+    def make_scheduler(self, platform: Platform) -> Scheduler:
+        """A scheduler with every capability's job handlers, not yet started."""
+        scheduler = Scheduler(
+            self.engine,
+            self.sessionmaker,
+            services={"platform": platform, "settings": self.settings},
+        )
+        for kind, handler in job_handlers().items():
+            scheduler.handlers[kind] = handler  # type: ignore[assignment]
+        self.scheduler = scheduler
+        return scheduler
+
+    async def start_scheduler(self, platform: Platform) -> Scheduler:
+        """Start the timer for scheduled work, with `platform` for its effects."""
+        scheduler = self.make_scheduler(platform)
+        await scheduler.start()
+        return scheduler
 
 
 async def prepare_database(engine: AsyncEngine) -> migrate.SchemaState:
@@ -53,6 +74,11 @@ async def open_app(settings: Settings, *, upgrade: bool = True) -> AsyncIterator
             if purged:
                 log.info("removed %d audit entries past their retention period", purged)
         dispatcher = Dispatcher(sessionmaker, settings, load_all())
-        yield App(settings, engine, sessionmaker, dispatcher)
+        opened = App(settings, engine, sessionmaker, dispatcher)
+        try:
+            yield opened
+        finally:
+            if opened.scheduler is not None:
+                await opened.scheduler.stop()
     finally:
         await engine.dispose()

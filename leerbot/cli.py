@@ -152,9 +152,11 @@ async def _db(settings: Settings, action: str, locale: str) -> int:
 
 async def _console(settings: Settings, args: argparse.Namespace) -> int:
     from leerbot.adapters.console.demo import community_is_empty, create_demo
+    from leerbot.adapters.console.platform import ConsolePlatform
     from leerbot.adapters.console.session import ConsoleSession, Who
     from leerbot.app import open_app
     from leerbot.db import migrate
+    from leerbot.scheduling import run_due
 
     locale = args.lang or settings.default_locale
     interactive = sys.stdin.isatty()
@@ -169,6 +171,12 @@ async def _console(settings: Settings, args: argparse.Namespace) -> int:
                 files_dir=Path(args.files),
                 interactive=interactive,
             )
+            platform = ConsolePlatform(session.say, lambda: session.lang, settings.tz)
+            if interactive:
+                scheduler = await app.start_scheduler(platform)
+            else:  # a script: due work runs after each line, in order, for a readable log
+                scheduler = app.make_scheduler(platform)
+            session.after_command = lambda: run_due(scheduler)
             if interactive:
                 session.ask = _ask
                 session.say(translate(locale, "console.welcome", name=name, role=role))

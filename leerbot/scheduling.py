@@ -136,6 +136,7 @@ class Scheduler:
         self._lock_connection: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Task[object]] = set()
         self.is_leader = False
 
     def handler(self, kind: str) -> Callable[[JobHandler], JobHandler]:
@@ -167,9 +168,15 @@ class Scheduler:
         )
         log.info("scheduler started, %d jobs armed", armed)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 10) -> None:
+        """Stop the timer; jobs already running may finish (a cancelled run would leave its
+        row claimed but not done)."""
         _ACTIVE.pop(id(self), None)
         if self._timer is not None:
+            self._timer.pause()
+            running = [t for t in self._running if not t.done()]
+            if running:
+                await asyncio.wait(running, timeout=timeout)
             self._timer.shutdown(wait=False)
             self._timer = None
         for task in list(self._tasks):
@@ -177,6 +184,12 @@ class Scheduler:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._lock_connection is not None:
+            from sqlalchemy import text
+
+            # The connection goes back to the pool: release the session-level lock first.
+            await self._lock_connection.execute(
+                text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY}
+            )
             await self._lock_connection.close()
             self._lock_connection = None
         self.is_leader = False
@@ -330,11 +343,43 @@ class Scheduler:
 async def _fire(scheduler_id: int, job_id: int) -> None:
     """APScheduler's job function: module level, ids only."""
     scheduler = _ACTIVE.get(scheduler_id)
-    if scheduler is not None:
+    if scheduler is None:
+        return
+    task = asyncio.current_task()
+    if task is not None:
+        scheduler._running.add(task)
+    try:
         await scheduler.fire(job_id)
+    finally:
+        if task is not None:
+            scheduler._running.discard(task)
 
 
 async def _sweep(scheduler_id: int) -> None:
     scheduler = _ACTIVE.get(scheduler_id)
     if scheduler is not None:
         await scheduler.load_pending(SWEEP_HORIZON)
+
+
+async def run_due(scheduler: Scheduler) -> int:
+    """Fire every pending job that is due now, in due order (the console calls this after
+    each command so that its effects show at once); returns how many ran."""
+    now = scheduler.clock()
+    async with scheduler.sessionmaker() as db:
+        ids = list(
+            await db.scalars(
+                select(ScheduledJob.id)
+                .where(
+                    ScheduledJob.started_at.is_(None),
+                    ScheduledJob.cancelled_at.is_(None),
+                    ScheduledJob.missed_at.is_(None),
+                    ScheduledJob.due_at <= now,
+                )
+                .order_by(ScheduledJob.due_at, ScheduledJob.id)
+            )
+        )
+    ran = 0
+    for job_id in ids:
+        if await scheduler.fire(job_id):
+            ran += 1
+    return ran

@@ -39,3 +39,58 @@ async def actor_for(
 async def audit_count(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     async with sessionmaker() as db:
         return int(await db.scalar(select(func.count(AuditEntry.id))) or 0)
+
+
+class RecordingPlatform:
+    """A Platform that keeps what would have been sent, for core-level tests of scheduled
+    work (end-to-end tests use the fake Discord instead)."""
+
+    def __init__(self, closed_dms: set[str] | None = None) -> None:
+        from leerbot.chat.reply import Reply  # noqa: F401  (for type readers)
+
+        self.dms: list[tuple[str, object]] = []
+        self.posts: list[tuple[str, object]] = []
+        self.edits: list[tuple[str, str]] = []
+        self.threads: list[tuple[str, bool, tuple[str, ...]]] = []
+        self.events: dict[str, object] = {}
+        self.cancelled_events: list[str] = []
+        self.closed_dms = closed_dms or set()
+        self._n = 0
+
+    def _id(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}{self._n}"
+
+    async def send_dm(self, place_id: str, member_platform_id: str, reply: object) -> bool:
+        if member_platform_id in self.closed_dms:
+            return False
+        self.dms.append((member_platform_id, reply))
+        return True
+
+    async def post(self, place_id: str, channel_id: str, reply: object) -> str:
+        self.posts.append((channel_id, reply))
+        return self._id("m")
+
+    async def edit(self, place_id: str, channel_id: str, message_id: str, reply: object) -> None:
+        self.edits.append((channel_id, message_id))
+
+    async def open_thread(
+        self,
+        place_id: str,
+        channel_id: str,
+        name: str,
+        *,
+        message_id: str | None = None,
+        private: bool = False,
+        member_platform_ids: tuple[str, ...] = (),
+    ) -> str:
+        self.threads.append((name, private, member_platform_ids))
+        return self._id("t")
+
+    async def upsert_event(self, place_id: str, event_id: str | None, spec: object) -> str:
+        event_id = event_id or self._id("e")
+        self.events[event_id] = spec
+        return event_id
+
+    async def cancel_event(self, place_id: str, event_id: str) -> None:
+        self.cancelled_events.append(event_id)

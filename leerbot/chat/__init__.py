@@ -10,3 +10,10 @@ def load_all() -> Registry:
     from leerbot.chat import community, help, privacy, sessions  # noqa: F401
 
     return registry
+
+
+def job_handlers() -> dict[str, object]:
+    """Every capability's scheduled-work handlers, by job kind."""
+    from leerbot.chat import sessions
+
+    return dict(sessions.JOBS)

@@ -7,6 +7,7 @@ from leerbot.adapters.console.session import CONSOLE_PLACE, Who
 from leerbot.chat.dispatch import Dispatcher
 
 DEMO_SCRIPT: tuple[tuple[str, str, str], ...] = (
+    ("Coördinator", "coordinator", "/leerbot setup aankondigingen:algemeen sessies:intervisie"),
     (
         "Coördinator",
         "coordinator",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -58,6 +58,19 @@ def parse_command_line(line: str) -> tuple[list[str], dict[str, str]]:
     return words, args
 
 
+def format_reply(reply: Reply, locale: str) -> list[str]:
+    """Title, text and fields of a reply as console lines (buttons and files apart)."""
+    lines = []
+    if reply.title:
+        lines.append(f"== {render(reply.title, locale)} ==")
+    if reply.text:
+        lines.append(render(reply.text, locale))
+    for item in reply.fields:
+        value = render(item.value, locale).replace("\n", "\n    ")
+        lines.append(f"  {render(item.label, locale)}: {value}")
+    return lines
+
+
 @dataclass
 class Who:
     name: str
@@ -87,6 +100,7 @@ class ConsoleSession:
     _lines: Iterator[str] = field(default_factory=lambda: iter(()))
     _pushed: list[str] = field(default_factory=list)
     ask: Callable[[str], str | None] | None = None
+    after_command: Callable[[], Awaitable[object]] | None = None
 
     # --- text ----------------------------------------------------------------------------
 
@@ -150,6 +164,7 @@ class ConsoleSession:
             self.failures += 1
             return True
         await self.command(text)
+        await self._settle()
         return True
 
     async def switch(self, who: Who) -> None:
@@ -214,6 +229,11 @@ class ConsoleSession:
         await self.show(reply)
         return reply
 
+    async def _settle(self) -> None:
+        """Let scheduled work that is due now (cards, notices) show before the next line."""
+        if self.after_command is not None:
+            await self.after_command()
+
     # --- showing replies -----------------------------------------------------------------
 
     async def show(self, reply: Reply) -> None:
@@ -222,13 +242,8 @@ class ConsoleSession:
             self.failures += 1
             self.say("! " + render(reply.text, locale))
             return
-        if reply.title:
-            self.say(f"== {render(reply.title, locale)} ==")
-        if reply.text:
-            self.say(render(reply.text, locale))
-        for item in reply.fields:
-            value = render(item.value, locale).replace("\n", "\n    ")
-            self.say(f"  {render(item.label, locale)}: {value}")
+        for line in format_reply(reply, locale):
+            self.say(line)
         for attachment in reply.attachments:
             path = self._write_file(attachment.filename, attachment.data)
             self.say(translate(locale, "console.file_written", path=str(path)))
@@ -248,6 +263,7 @@ class ConsoleSession:
                 result = await self.dispatcher.press(
                     CONSOLE_PLACE, self.who.identity(self.locale), button.custom_id
                 )
+                await self._settle()
                 await self.show(result)
 
     async def _fill_form(self, reply: Reply, locale: str) -> None:

@@ -1,0 +1,140 @@
+"""Reminders of intervisie sessions across restarts: each is sent exactly once, by DM or
+(DMs closed) in a private thread; past its grace it is marked missed and never sent."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from leerbot.app import App
+from leerbot.core import community, sessions
+from leerbot.db.models import ReminderDelivery, ScheduledJob
+from leerbot.scheduling import run_due
+from tests.helpers import RecordingPlatform, actor_for
+
+
+async def _planned_with_sign_ups(app: App) -> sessions.OccurrenceView:
+    coordinator = await actor_for(app.sessionmaker, "Mo", coordinator=True)
+    async with app.sessionmaker() as db, db.begin():
+        await community.configure(db, coordinator, sessions_channel_id="chan-1")
+    tomorrow = datetime.now(app.settings.tz) + timedelta(days=2)
+    async with app.sessionmaker() as db, db.begin():
+        item = await sessions.plan(
+            db,
+            coordinator,
+            app.settings,
+            title="Intervisie",
+            location_kind="address",
+            location="Utrecht",
+            start=tomorrow.strftime("%Y-%m-%d 19:30"),
+        )
+    for name, status in (("Anna", "yes"), ("Bram", "yes"), ("Cem", "maybe")):
+        actor = await actor_for(app.sessionmaker, name)
+        async with app.sessionmaker() as db, db.begin():
+            await sessions.rsvp(db, actor, item.id, status)
+    return item
+
+
+async def _make_due(app: App, minutes: int, seconds_from_now: float) -> str:
+    async with app.sessionmaker() as db, db.begin():
+        job = await db.scalar(
+            select(ScheduledJob).where(
+                ScheduledJob.kind == "session.reminder",
+                ScheduledJob.key.contains(f":reminder:{minutes}:"),
+            )
+        )
+        assert job is not None
+        job.due_at = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
+        return job.key
+
+
+async def _wait_for(predicate, timeout: float = 5) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError
+        await asyncio.sleep(0.05)
+
+
+async def test_reminder_survives_restarts_and_goes_out_once(app: App) -> None:
+    platform = RecordingPlatform(closed_dms={"bram"})
+    item = await _planned_with_sign_ups(app)
+    first = app.make_scheduler(platform)
+    await run_due(first)  # publish the card: message, thread, event
+    assert len(platform.events) == 1 and platform.posts[0][0] == "chan-1"
+    key = await _make_due(app, 60, seconds_from_now=0.6)
+    await first.start()
+    await first.stop()  # down before the reminder is due
+    second = app.make_scheduler(platform)
+    await second.start()
+    try:
+        await _wait_for(lambda: len(platform.dms) >= 1 and len(platform.threads) >= 2)
+        await asyncio.sleep(0.2)
+    finally:
+        await second.stop()
+    third = app.make_scheduler(platform)  # and up again after the due time: nothing twice
+    await third.start()
+    await third.stop()
+    assert [who for who, _ in platform.dms] == ["anna"]
+    private = [t for t in platform.threads if t[1]]
+    assert private == [(private[0][0], True, ("bram",))]  # Bram's DMs are closed
+    async with app.sessionmaker() as db:
+        deliveries = {
+            d.via
+            for d in await db.scalars(
+                select(ReminderDelivery).where(ReminderDelivery.job_key == key)
+            )
+        }
+    assert deliveries == {"dm", "thread"}
+    assert item.id
+
+
+async def test_reminder_past_its_grace_is_missed_not_sent_at_night(app: App) -> None:
+    platform = RecordingPlatform()
+    await _planned_with_sign_ups(app)
+    async with app.sessionmaker() as db, db.begin():
+        await db.execute(
+            update(ScheduledJob)
+            .where(ScheduledJob.kind == "session.reminder")
+            .values(due_at=datetime.now(UTC) - timedelta(hours=5))
+        )
+    scheduler = app.make_scheduler(platform)
+    await scheduler.start()
+    await scheduler.stop()
+    assert platform.dms == []
+    async with app.sessionmaker() as db:
+        missed = [
+            j.missed_at
+            for j in await db.scalars(
+                select(ScheduledJob).where(ScheduledJob.kind == "session.reminder")
+            )
+        ]
+    assert missed and all(m is not None for m in missed)
+
+
+async def test_promotion_from_the_waitlist_is_told_by_dm(app: App) -> None:
+    platform = RecordingPlatform()
+    coordinator = await actor_for(app.sessionmaker, "Mo", coordinator=True)
+    start = (datetime.now(app.settings.tz) + timedelta(days=3)).strftime("%Y-%m-%d 10:00")
+    async with app.sessionmaker() as db, db.begin():
+        item = await sessions.plan(
+            db,
+            coordinator,
+            app.settings,
+            title="Klein",
+            start=start,
+            location_kind="address",
+            location="Emmen",
+            capacity=2,
+        )
+    for name in ("Anna", "Bram", "Cem"):
+        actor = await actor_for(app.sessionmaker, name)
+        async with app.sessionmaker() as db, db.begin():
+            await sessions.rsvp(db, actor, item.id, "yes")
+    anna = await actor_for(app.sessionmaker, "Anna")
+    async with app.sessionmaker() as db, db.begin():
+        await sessions.rsvp(db, anna, item.id, "no")
+    await run_due(app.make_scheduler(platform))
+    assert [who for who, _ in platform.dms] == ["cem"]
