@@ -49,6 +49,7 @@ register_rule(JOIN_SESSIONS, Standing.MEMBER)
 MAX_DURATION = 480
 MIN_CAPACITY, MAX_CAPACITY = 2, 50
 HORIZON = timedelta(days=120)
+PUBLISH_AHEAD = timedelta(days=21)  # cards, threads and Discord events appear 3 weeks ahead
 MAX_MATERIALISED = 60
 REPEATS = ("geen", "wekelijks", "maandelijks")
 RSVP_STATUSES = ("yes", "maybe", "no")
@@ -174,14 +175,21 @@ async def _touch(db: AsyncSession, occ: SessionOccurrence) -> int:
     return occ.lock_version
 
 
-async def _publish(db: AsyncSession, occ: SessionOccurrence, community_id: int) -> None:
+async def _publish(
+    db: AsyncSession, occ: SessionOccurrence, community_id: int, *, when_near: bool = False
+) -> None:
+    """Schedule the card to be posted or updated: now, or (`when_near`, for occurrences
+    planned far ahead) three weeks before it starts, so a channel is not flooded."""
     version = await _touch(db, occ)
+    due = datetime.now(UTC)
+    if when_near:
+        due = max(due, occ.starts_at - PUBLISH_AHEAD)
     await scheduling.schedule(
         db,
         community_id=community_id,
         kind="session.publish",
         key=f"session:{occ.id}:publish:{version}",
-        due_at=datetime.now(UTC),
+        due_at=due,
         payload={"occurrence_id": occ.id, "version": version},
         grace=timedelta(days=7),
     )
@@ -268,7 +276,7 @@ async def materialise(
     await db.flush()
     for occ in created:
         await _arm_occurrence(db, occ, series.community_id, settings)
-        await _publish(db, occ, series.community_id)
+        await _publish(db, occ, series.community_id, when_near=True)
     return created
 
 
