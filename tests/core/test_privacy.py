@@ -70,3 +70,41 @@ async def test_delete_removes_member_and_unlinks_audit_but_keeps_others(app: App
     assert "sanne" not in members
     assert members["daan"].lived_experience == "blijft"
     assert [e.actor_id for e in entries] == [None, members["daan"].id]
+
+
+async def test_session_sign_ups_are_exported_and_deleting_frees_the_place(app: App) -> None:
+    from datetime import datetime, timedelta
+
+    from leerbot.core import sessions
+
+    coordinator = await actor_for(app.sessionmaker, "Mo", coordinator=True)
+    start = (datetime.now(app.settings.tz) + timedelta(days=5)).strftime("%Y-%m-%d 19:30")
+    async with app.sessionmaker() as db, db.begin():
+        item = await sessions.plan(
+            db,
+            coordinator,
+            app.settings,
+            title="Intervisie",
+            start=start,
+            location_kind="address",
+            location="Utrecht",
+            capacity=2,
+        )
+    names = ("Sanne", "Daan", "Eva")
+    for name in names:
+        actor = await actor_for(app.sessionmaker, name)
+        async with app.sessionmaker() as db, db.begin():
+            await sessions.rsvp(db, actor, item.id, "yes")
+    sanne = await actor_for(app.sessionmaker, "Sanne")
+    async with app.sessionmaker() as db, db.begin():
+        await sessions.volunteer(db, sanne, item.id, "inbrenger")
+    async with app.sessionmaker() as db:
+        data = json.loads(await privacy.export(db, sanne))["data"]["sessions"]
+    assert [s["answer"] for s in data["sign_ups"]] == ["yes"]
+    assert data["roles"][0]["role"] == "inbrenger"
+    async with app.sessionmaker() as db, db.begin():
+        await privacy.delete(db, sanne)
+    async with app.sessionmaker() as db:
+        after = await sessions.view(db, None, item.id)
+    assert after.yes_count == 2 and after.waitlist_count == 0
+    assert "Sanne" not in after.listed_names and "Eva" in after.listed_names
