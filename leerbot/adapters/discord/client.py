@@ -1,0 +1,315 @@
+"""The Discord client: syncs the declared commands, answers every interaction through the
+dispatcher, and gives scheduled work a way to reach Discord.
+
+Interactions are handled in `on_interaction` (not with discord.py's `CommandTree`): a slash
+command, a button (custom_id "lb:...") and a modal submission each become one dispatcher
+call, whose `Reply` is rendered by `render.py`.
+
+Answering within Discord's 3 seconds: the dispatcher usually answers in milliseconds, so we
+wait for it (at most `reply_timeout`, 2 s) and answer directly. Only that way can a reply be
+a modal, which must be the first response. When the dispatcher is slower, we defer (a
+private "thinking…" for commands and forms, a silent acknowledgement for buttons) and send
+the reply as a follow-up; a form that arrives that late cannot open, and the member is
+asked to try again. A reply meant for the channel that arrives after a private defer stays
+private: never the other way round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+
+from leerbot.adapters.discord.commands import application_commands, modal_values, parse_invocation
+from leerbot.adapters.discord.platform import DiscordPlatform
+from leerbot.adapters.discord.render import (
+    NO_PINGS,
+    message_for,
+    modal_for,
+    unplace_custom_id,
+)
+from leerbot.chat.context import Place
+from leerbot.chat.dispatch import Dispatcher
+from leerbot.chat.reply import Reply
+from leerbot.config import Settings
+from leerbot.core.actor import Identity
+from leerbot.i18n import normalize_locale, translate
+
+log = logging.getLogger("leerbot.discord")
+
+
+def leerbot_intents() -> discord.Intents:
+    """What the bot listens to on the gateway. Nothing privileged:
+
+    - guilds: servers, channels, roles and threads (roles decide who is a coordinator);
+    - guild_scheduled_events: keeps the cache of the events we mirror sessions to.
+
+    Not `members`: every interaction carries the member (roles, permissions, name, language)
+    and member options carry their own data; DMs and thread invitations work by id. Not
+    `message_content` or `dm_messages`: we only use interactions, never read messages.
+    """
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_scheduled_events = True
+    return intents
+
+
+def bot_permissions() -> discord.Permissions:
+    """What the bot needs in a server (the invite link asks for exactly these)."""
+    return discord.Permissions(
+        view_channel=True,
+        send_messages=True,
+        send_messages_in_threads=True,
+        embed_links=True,
+        attach_files=True,
+        read_message_history=True,
+        create_public_threads=True,
+        create_private_threads=True,
+        create_events=True,
+        connect=True,  # Discord asks it to put an event in a voice channel
+    )
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(
+        application_id,
+        permissions=bot_permissions(),
+        scopes=("bot", "applications.commands"),
+    )
+
+
+ReadyHook = Callable[[], Awaitable[Any]]
+
+
+class LeerbotClient(discord.Client):
+    """discord.py client for leerbot; `client_kwargs` go to `discord.Client` (tests pass
+    e.g. `chunk_guilds_at_startup=False`, `guild_ready_timeout`)."""
+
+    reply_timeout: float = 2.0
+    """Seconds to wait for the dispatcher before deferring (Discord allows 3 in total)."""
+
+    def __init__(self, dispatcher: Dispatcher, settings: Settings, **client_kwargs: Any) -> None:
+        client_kwargs.setdefault("intents", leerbot_intents())
+        client_kwargs.setdefault("allowed_mentions", NO_PINGS)
+        super().__init__(**client_kwargs)
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self.platform = DiscordPlatform(self)
+        self.ready_hooks: list[ReadyHook] = []
+        """Run once, at the first READY (run_discord starts the scheduler here)."""
+        self.synced_commands: list[dict[str, Any]] = []
+        self._was_ready = False
+
+    # --- start-up ------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        await self.sync_commands()
+
+    async def sync_commands(self) -> list[dict[str, Any]]:
+        """Put the declared commands in Discord: to the test server at once, or globally."""
+        payload = application_commands(self.dispatcher.registry)
+        application_id = self.application_id
+        if application_id is None:  # pragma: no cover - login sets it
+            raise RuntimeError("sync_commands needs a logged-in client")
+        guild_id = self.settings.discord.test_guild_id
+        if guild_id is not None:
+            await self.http.bulk_upsert_guild_commands(application_id, guild_id, payload)
+            log.info("synced %d commands to test server %s", len(payload), guild_id)
+        else:
+            await self.http.bulk_upsert_global_commands(application_id, payload)
+            log.info("synced %d commands globally", len(payload))
+        self.synced_commands = payload
+        return payload
+
+    async def on_ready(self) -> None:
+        log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))
+        if self.application_id is not None:
+            log.info("invite link: %s", invite_url(self.application_id))
+        if self._was_ready:
+            return
+        self._was_ready = True
+        for hook in self.ready_hooks:
+            await hook()
+
+    # --- interactions --------------------------------------------------------------------
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        locale = _hint(interaction)
+        try:
+            await self._handle(interaction)
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.exception("incident %s while answering interaction %s", incident, interaction.id)
+            await self._send_failure(interaction, incident, locale)
+
+    async def _handle(self, interaction: discord.Interaction) -> None:
+        kind = interaction.type
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        dm_guild, custom_id = unplace_custom_id(custom_id)
+        if kind is discord.InteractionType.application_command:
+            work = self._command(interaction, data)
+        elif kind is discord.InteractionType.component:
+            work = self._press(interaction, dm_guild, custom_id)
+        elif kind is discord.InteractionType.modal_submit:
+            work = self._submit(interaction, dm_guild, custom_id, data)
+        else:
+            return  # autocomplete and the like: we declare none
+        if work is None:
+            log.info("interaction %s outside a server from %s", kind.name, interaction.user.id)
+            await self._send(interaction, self._only_in_server(interaction), None)
+            return
+        await self._answer(interaction, work, dm_guild)
+
+    def _place(self, interaction: discord.Interaction, dm_guild: str | None) -> Place | None:
+        if interaction.guild_id is not None:
+            guild = interaction.guild
+            name = guild.name if guild is not None and getattr(guild, "name", None) else ""
+            return Place(
+                platform_id=str(interaction.guild_id), name=name or str(interaction.guild_id)
+            )
+        if dm_guild is not None:
+            guild = self.get_guild(int(dm_guild))
+            if guild is not None:  # a button in a DM the bot sent for this server
+                return Place(platform_id=dm_guild, name=guild.name)
+        return None
+
+    def _command(
+        self, interaction: discord.Interaction, data: dict[str, Any]
+    ) -> Awaitable[Reply] | None:
+        place = self._place(interaction, None)
+        if place is None:
+            return None
+        identity = identity_of(interaction)
+        invocation = parse_invocation(self.dispatcher.registry, data)
+        if invocation is None:  # a command Discord still shows but we no longer declare
+            words = [str(data.get("name", ""))] + [
+                str(o.get("name", "")) for o in data.get("options") or [] if o.get("type") == 1
+            ]
+            log.info("unknown command /%s from %s", " ".join(words), identity.platform_id)
+            return self.dispatcher.run_text(place, identity, words, {})
+        return self.dispatcher.run(place, identity, invocation.command, invocation.args)
+
+    def _press(
+        self, interaction: discord.Interaction, dm_guild: str | None, custom_id: str
+    ) -> Awaitable[Reply] | None:
+        place = self._place(interaction, dm_guild)
+        if place is None:
+            return None
+        return self.dispatcher.press(place, identity_of(interaction), custom_id)
+
+    def _submit(
+        self,
+        interaction: discord.Interaction,
+        dm_guild: str | None,
+        custom_id: str,
+        data: dict[str, Any],
+    ) -> Awaitable[Reply] | None:
+        place = self._place(interaction, dm_guild)
+        if place is None:
+            return None
+        values = modal_values(list(data.get("components") or []))
+        return self.dispatcher.submit(place, identity_of(interaction), custom_id, values)
+
+    def _only_in_server(self, interaction: discord.Interaction) -> Reply:
+        reply = Reply.error("discord.only_in_server")
+        reply.locale = _hint(interaction)
+        return reply
+
+    async def _answer(
+        self, interaction: discord.Interaction, work: Awaitable[Reply], dm_guild: str | None
+    ) -> None:
+        task = asyncio.ensure_future(work)
+        deferred: str | None = None
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), self.reply_timeout)
+        except TimeoutError:
+            deferred = await self._defer(interaction)
+            reply = await task
+        if reply.is_error:
+            key = getattr(reply.text, "key", "?")
+            log.info("refused interaction %s of %s: %s", interaction.id, interaction.user.id, key)
+        await self._send(interaction, reply, deferred, dm_guild)
+
+    async def _defer(self, interaction: discord.Interaction) -> str:
+        if interaction.type is discord.InteractionType.component:
+            await interaction.response.defer()  # acknowledge silently; follow-ups are free
+            return "silent"
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        return "private"
+
+    async def _send(
+        self,
+        interaction: discord.Interaction,
+        reply: Reply,
+        deferred: str | None,
+        dm_guild: str | None = None,
+    ) -> None:
+        locale = reply.locale or _hint(interaction)
+        form_guild = dm_guild if interaction.guild_id is None else None
+        if reply.form is not None:
+            can_open = (
+                not interaction.response.is_done()
+                and interaction.type is not discord.InteractionType.modal_submit
+            )
+            if can_open:
+                await interaction.response.send_modal(modal_for(reply.form, locale, form_guild))
+                return
+            log.info(
+                "form %s could not open for interaction %s", reply.form.form_id, interaction.id
+            )
+            fallback = Reply.error("discord.form_too_slow")
+            fallback.locale = locale
+            reply = fallback
+        message = message_for(reply, locale, form_guild)
+        if not interaction.response.is_done():
+            await interaction.response.send_message(**message.kwargs())
+            return
+        kwargs = message.kwargs()
+        if deferred == "private" and not message.ephemeral:
+            log.debug("channel reply to %s sent privately (it came late)", interaction.id)
+            kwargs["ephemeral"] = True
+        await interaction.followup.send(**kwargs)
+
+    async def _send_failure(
+        self, interaction: discord.Interaction, incident: str, locale: str
+    ) -> None:
+        """The calm apology with the incident code, if Discord still lets us answer."""
+        content = translate(locale, "errors.unexpected", ref=incident)
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.send_message(
+                    content, ephemeral=True, allowed_mentions=NO_PINGS
+                )
+            else:
+                await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_PINGS)
+        except Exception:
+            log.exception("incident %s: could not tell the member either", incident)
+
+
+def _hint(interaction: discord.Interaction) -> str:
+    locale = getattr(interaction, "locale", None)
+    return normalize_locale(str(getattr(locale, "value", locale or "")))
+
+
+def identity_of(interaction: discord.Interaction) -> Identity:
+    """Discord's facts about the person (roles and server rights come with every interaction)."""
+    user = interaction.user
+    locale = getattr(interaction.locale, "value", None)
+    roles: frozenset[str] = frozenset()
+    admin = False
+    if isinstance(user, discord.Member):
+        roles = frozenset(str(role.id) for role in user.roles if not role.is_default())
+        granted = [interaction.permissions, user.guild_permissions]
+        admin = any(p.administrator or p.manage_guild for p in granted)
+    return Identity(
+        platform_id=str(user.id),
+        display_name=user.display_name,
+        locale_hint=str(locale) if locale else None,
+        platform_role_ids=roles,
+        is_platform_admin=admin,
+    )
