@@ -8,11 +8,14 @@ group (one top-level command) with subcommands.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from leerbot.chat.commands import Command, MemberRef, Param, ParamType, Registry
-from leerbot.i18n import translate
+from leerbot.i18n import has_key, translate
+
+log = logging.getLogger("leerbot.discord")
 
 ENGLISH_LOCALES = ("en-US", "en-GB")
 """Discord's locales that get the English names and descriptions."""
@@ -51,10 +54,15 @@ def _english(value: str, limit: int) -> dict[str, str]:
     return {locale: _clip(value, limit) for locale in ENGLISH_LOCALES}
 
 
-def _described(nl_key: str) -> dict[str, Any]:
+def _described(key: str, fallback: str) -> dict[str, Any]:
+    """Description from prompts/; a missing one (tests/test_prompts.py catches it) must not
+    keep the bot from starting, so it falls back to the name."""
+    if not has_key(key):
+        log.warning("no prompt %s; using %r as the description", key, fallback)
+        return {"description": fallback}
     return {
-        "description": _clip(translate("nl", nl_key), DESCRIPTION_LIMIT),
-        "description_localizations": _english(translate("en", nl_key), DESCRIPTION_LIMIT),
+        "description": _clip(translate("nl", key), DESCRIPTION_LIMIT) or fallback,
+        "description_localizations": _english(translate("en", key), DESCRIPTION_LIMIT),
     }
 
 
@@ -69,7 +77,7 @@ def option_json(command: Command, param: Param) -> dict[str, Any]:
     option: dict[str, Any] = {
         "type": OPTION_TYPES[param.type],
         **_named(param.name, param.name_en),
-        **_described(f"{command.key}.params.{param.name}"),
+        **_described(f"{command.key}.params.{param.name}", param.name),
         "required": param.required,
     }
     if param.type is ParamType.TEXT:
@@ -116,7 +124,7 @@ def application_commands(registry: Registry) -> list[dict[str, Any]]:
                 {
                     "type": CHAT_INPUT,
                     **_named(command.path[0], command.path_en[0]),
-                    **_described(f"{command.key}.description"),
+                    **_described(f"{command.key}.description", command.path[0]),
                     "options": _options(command),
                     **_guild_only(),
                 }
@@ -128,7 +136,7 @@ def application_commands(registry: Registry) -> list[dict[str, Any]]:
             group = {
                 "type": CHAT_INPUT,
                 **_named(group_name, command.path_en[0]),
-                **_described(f"commands.groups.{group_name}"),
+                **_described(f"commands.groups.{group_name}", group_name),
                 "options": [],
                 **_guild_only(),
             }
@@ -138,7 +146,7 @@ def application_commands(registry: Registry) -> list[dict[str, Any]]:
             {
                 "type": SUB_COMMAND,
                 **_named(sub_name, command.path_en[1]),
-                **_described(f"{command.key}.description"),
+                **_described(f"{command.key}.description", sub_name),
                 "options": _options(command),
             }
         )
