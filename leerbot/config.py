@@ -49,6 +49,13 @@ class SessionSettings(_Section):
         return tuple(sorted(set(value), reverse=True))
 
 
+class ReflectionSettings(_Section):
+    reminder_hours: int = Field(
+        default=24, ge=1, le=240, description="The one gentle reminder, hours before closing."
+    )
+    window_days: int = Field(default=7, ge=1, le=60)
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: Path | None = None
@@ -65,6 +72,7 @@ class Settings(_Section):
     discord: DiscordSettings = DiscordSettings()
     privacy: PrivacySettings = PrivacySettings()
     sessions: SessionSettings = SessionSettings()
+    reflections: ReflectionSettings = ReflectionSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = Field(default=None, exclude=True)
 

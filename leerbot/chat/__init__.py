@@ -7,13 +7,16 @@ from leerbot.chat.commands import Registry, registry
 
 def load_all() -> Registry:
     """Import every command module so that the registry is complete."""
-    from leerbot.chat import community, help, privacy, sessions  # noqa: F401
+    from leerbot.chat import community, help, privacy, reflections, sessions  # noqa: F401
+
+    if reflections.after_session_hook not in sessions.AFTER_SESSION_HOOKS:
+        sessions.AFTER_SESSION_HOOKS.append(reflections.after_session_hook)
 
     return registry
 
 
 def job_handlers() -> dict[str, object]:
     """Every capability's scheduled-work handlers, by job kind."""
-    from leerbot.chat import sessions
+    from leerbot.chat import reflections, sessions
 
-    return dict(sessions.JOBS)
+    return {**sessions.JOBS, **reflections.JOBS}

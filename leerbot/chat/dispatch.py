@@ -141,7 +141,9 @@ class Dispatcher:
             require(ctx.actor, spec.permission)
             return await spec.handler(ctx, parsed[1])
 
-        return await self._unit_of_work(place, identity, body, what=f"button {custom_id}")
+        # Only the action's name is logged: arguments may carry an anonymous answer's token.
+        name = parsed[0] if parsed else "?"
+        return await self._unit_of_work(place, identity, body, what=f"button {name}")
 
     async def submit(
         self, place: Place, identity: Identity, custom_id: str, values: dict[str, str]
@@ -156,7 +158,8 @@ class Dispatcher:
             require(ctx.actor, spec.permission)
             return await spec.handler(ctx, parsed[1], values)
 
-        return await self._unit_of_work(place, identity, body, what=f"form {custom_id}")
+        name = parsed[0] if parsed else "?"
+        return await self._unit_of_work(place, identity, body, what=f"form {name}")
 
     # --- internals -----------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ class ButtonStyle(StrEnum):
 class Button:
     """A choice the member can press; `action` names a registered action handler."""
 
-    label: Msg
+    label: Msg | UserText
     action: str
     arg: str = ""
     style: ButtonStyle = ButtonStyle.SECONDARY
@@ -83,7 +83,7 @@ def parse_custom_id(custom_id: str) -> tuple[str, str] | None:
 @dataclass(frozen=True)
 class FormField:
     name: str
-    label: Msg
+    label: Msg | UserText
     paragraph: bool = False
     required: bool = True
     max_length: int = 1000
@@ -112,7 +112,7 @@ class Form:
 
 @dataclass(frozen=True)
 class Field:
-    label: Msg
+    label: Msg | UserText
     value: Text
     inline: bool = False
 

@@ -13,12 +13,13 @@ from sqlalchemy import select
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, MemberRef, Param, ParamType, registry
 from leerbot.chat.context import Context
+from leerbot.chat.delivery import deliver
 from leerbot.chat.formatting import when
 from leerbot.chat.platform import EventSpec, Platform
 from leerbot.chat.reply import Attachment, Button, ButtonStyle, Field, Mention, Reply, UserText
 from leerbot.core import sessions as core
 from leerbot.core.methods import load_methods
-from leerbot.db.models import Community, Member, ReminderDelivery, SessionOccurrence
+from leerbot.db.models import Community, Member, SessionOccurrence
 from leerbot.exports.ics import (
     CalendarOccurrence,
     CalendarSeries,
@@ -654,58 +655,6 @@ async def publish_job(run: scheduling.JobRun) -> None:
                 setattr(occ, key, value)
 
 
-async def _deliver(
-    run: scheduling.JobRun,
-    platform: Platform,
-    community: Community,
-    members: list[Member],
-    make: Callable[[str], Reply],
-    thread_parent: str | None,
-) -> None:
-    """Send one message per member, at most once each: the delivery row is committed
-    before sending. Closed DMs fall back to a private thread."""
-    for member in members:
-        async with run.sessionmaker() as db, db.begin():
-            exists = await db.scalar(
-                select(ReminderDelivery.id).where(
-                    ReminderDelivery.job_key == run.key, ReminderDelivery.member_id == member.id
-                )
-            )
-            if exists is not None:
-                continue
-            delivery = ReminderDelivery(job_key=run.key, member_id=member.id, via="pending")
-            db.add(delivery)
-        locale = member.locale or community.locale
-        reply = make(locale)
-        reply.locale = locale
-        via = "failed"
-        try:
-            if await platform.send_dm(community.platform_id, member.platform_id, reply):
-                via = "dm"
-            elif thread_parent:
-                thread = await platform.open_thread(
-                    community.platform_id,
-                    thread_parent,
-                    translate(locale, "sessions.private_thread_name", name=member.display_name)[
-                        :100
-                    ],
-                    private=True,
-                    member_platform_ids=(member.platform_id,),
-                )
-                await platform.post(community.platform_id, thread, reply)
-                via = "thread"
-        except Exception:
-            log.exception("could not deliver %s to member %s", run.key, member.id)
-        async with run.sessionmaker() as db, db.begin():
-            row = await db.scalar(
-                select(ReminderDelivery).where(
-                    ReminderDelivery.job_key == run.key, ReminderDelivery.member_id == member.id
-                )
-            )
-            if row is not None:
-                row.via = via
-
-
 def _parent_channel(community: Community, item: core.OccurrenceView) -> str | None:
     return item.channel_id or community.sessions_channel_id or community.announcement_channel_id
 
@@ -732,7 +681,7 @@ async def reminder_job(run: scheduling.JobRun) -> None:
         ]
         return reply
 
-    await _deliver(run, platform, community, members, make, _parent_channel(community, item))
+    await deliver(run, platform, community, members, make, _parent_channel(community, item))
 
 
 async def notify_job(run: scheduling.JobRun) -> None:
@@ -759,7 +708,7 @@ async def notify_job(run: scheduling.JobRun) -> None:
         )
         return reply
 
-    await _deliver(run, platform, community, members, make, _parent_channel(community, item))
+    await deliver(run, platform, community, members, make, _parent_channel(community, item))
 
 
 async def after_job(run: scheduling.JobRun) -> None:

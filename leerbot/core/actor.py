@@ -54,3 +54,15 @@ class Actor:
     @property
     def is_moderator(self) -> bool:
         return self.is_coordinator or Function.MODERATOR in self.functions
+
+
+def system_actor(community_id: int, on_behalf_of: int | None = None) -> Actor:
+    """The bot itself acting for a schedule a moderator set up (recurring rounds)."""
+    return Actor(
+        member_id=on_behalf_of or 0,
+        community_id=community_id,
+        platform_id="leerbot",
+        display_name="leerbot",
+        locale="nl",
+        functions=frozenset({Function.COORDINATOR}),
+    )

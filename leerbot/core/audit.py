@@ -27,7 +27,7 @@ async def record(
     db.add(
         AuditEntry(
             community_id=actor.community_id,
-            actor_id=actor.member_id,
+            actor_id=actor.member_id if actor.member_id > 0 else None,
             action=action,
             target_type=target_type,
             target_id=None if target_id is None else str(target_id),

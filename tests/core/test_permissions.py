@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leerbot.chat import load_all
-from leerbot.core import sessions
+from leerbot.core import reflections, sessions
 from leerbot.core.actor import Actor, Function
 from leerbot.core.errors import PermissionDenied
 from leerbot.core.permissions import RULES, Action, may, require
@@ -30,6 +30,8 @@ EXPECTED: dict[str, tuple[bool, bool, bool]] = {
     sessions.MANAGE_SESSIONS: (False, True, True),
     sessions.VIEW_SESSIONS: (True, True, True),
     sessions.JOIN_SESSIONS: (True, True, True),
+    reflections.MANAGE_ROUNDS: (False, True, True),
+    reflections.ANSWER_ROUNDS: (True, True, True),
 }
 
 

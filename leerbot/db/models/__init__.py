@@ -2,6 +2,14 @@
 
 from leerbot.db.models.base import Base, UTCDateTime, utcnow
 from leerbot.db.models.community import AuditEntry, Community, Member, Organisation, Site
+from leerbot.db.models.reflections import (
+    AnonymousAnswer,
+    NamedAnswer,
+    ReflectionPause,
+    ReflectionRound,
+    ReflectionSchedule,
+    RoundRecipient,
+)
 from leerbot.db.models.scheduling import ScheduledJob
 from leerbot.db.models.sessions import (
     ReminderDelivery,
@@ -13,12 +21,18 @@ from leerbot.db.models.sessions import (
 )
 
 __all__ = [
+    "AnonymousAnswer",
     "AuditEntry",
     "Base",
     "Community",
     "Member",
+    "NamedAnswer",
     "Organisation",
+    "ReflectionPause",
+    "ReflectionRound",
+    "ReflectionSchedule",
     "ReminderDelivery",
+    "RoundRecipient",
     "ScheduledJob",
     "SessionAttendance",
     "SessionOccurrence",

@@ -1,0 +1,838 @@
+"""Reflection-question rounds: a few questions to an audience, answers collected over a
+window, one gentle reminder, and a summary afterwards — only when enough people answered.
+
+Anonymity scheme (why an anonymous answer cannot be linked to a member):
+
+- Who was asked lives in `reflection_recipients` (member, status answered/skipped), so a
+  member cannot answer twice and gets no reminder after answering. It never says *what*.
+- Anonymous answers live in `reflection_anonymous_answers` with no member column, no
+  timestamp, and a random primary key (on SQLite a WITHOUT ROWID table, so not even the
+  storage order follows the answering order). Their only handle is `token_hash`, the
+  SHA-256 of a random 128-bit token.
+- The token itself is never stored by leerbot and never logged: it travels only inside the
+  custom id of the "change / delete my answer" buttons in the member's own confirmation
+  message. Whoever holds that message (the member) can change or delete the answer; the
+  database, the logs and every export hold nothing that leads from a member to an answer.
+- Audit entries are never written for anonymous answers; summaries and exports show no
+  names for them, and nothing at all below the round's minimum number of answers.
+- Residual risks, said plainly: someone who can watch the running bot process (or
+  PostgreSQL's write-ahead log during the round) sees events in time order; the text of an
+  answer can itself reveal its author in a small group; Discord holds the member's message
+  with the token. Closing a round does not weaken any of this.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leerbot import scheduling
+from leerbot.config import Settings
+from leerbot.core import audit
+from leerbot.core.actor import Actor
+from leerbot.core.community import find_site
+from leerbot.core.errors import NotFound, ValidationFailed
+from leerbot.core.permissions import Standing, register_rule, require
+from leerbot.core.questions import load_banks
+from leerbot.core.validation import clean_text
+from leerbot.db.models import (
+    AnonymousAnswer,
+    Member,
+    NamedAnswer,
+    ReflectionPause,
+    ReflectionRound,
+    ReflectionSchedule,
+    RoundRecipient,
+    SessionAttendance,
+    SessionRsvp,
+)
+
+MANAGE_ROUNDS = "reflections.manage"
+ANSWER_ROUNDS = "reflections.answer"
+register_rule(MANAGE_ROUNDS, Standing.MODERATOR)
+register_rule(ANSWER_ROUNDS, Standing.MEMBER)
+
+MAX_ANSWER = 1500
+MAX_QUESTIONS = 10
+FORM_SIZE = 5  # Discord allows five inputs in one modal
+AUDIENCES = ("everyone", "role", "site", "session")
+DELIVERIES = ("dm", "thread")
+ANONYMITY = ("named", "anonymous", "choice")
+AUDIENCE_ROLES = ("ervaringsdeskundige", "professional", "moderator", "coordinator")
+
+
+@dataclass(frozen=True)
+class RoundView:
+    id: int
+    title: str
+    questions: tuple[dict[str, str], ...]
+    anonymity: str
+    delivery: str
+    audience_kind: str
+    audience_value: str | None
+    opens_at: datetime
+    closes_at: datetime
+    status: str
+    min_answers: int
+    recipients: int
+    answered: int
+    skipped: int
+    my_status: str | None
+    channel_id: str | None
+    thread_id: str | None
+
+    @property
+    def parts(self) -> int:
+        return (len(self.questions) + FORM_SIZE - 1) // FORM_SIZE
+
+    def part(self, number: int) -> tuple[dict[str, str], ...]:
+        return self.questions[(number - 1) * FORM_SIZE : number * FORM_SIZE]
+
+
+@dataclass
+class AnswerResult:
+    round: RoundView
+    anonymous: bool
+    token: str | None = None
+    next_part: int | None = None
+
+
+@dataclass
+class Summary:
+    round: RoundView
+    answered: int
+    withheld: bool
+    per_question: list[tuple[dict[str, str], list[tuple[str, str | None]]]] = field(
+        default_factory=list
+    )
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+async def _round(db: AsyncSession, actor: Actor | None, round_id: int) -> ReflectionRound:
+    item = await db.get(ReflectionRound, round_id)
+    if item is None or (actor is not None and item.community_id != actor.community_id):
+        raise NotFound("errors.round_not_found", number=round_id)
+    return item
+
+
+async def view(db: AsyncSession, actor: Actor | None, round_id: int) -> RoundView:
+    item = await _round(db, actor, round_id)
+    counts = dict(
+        (
+            await db.execute(
+                select(RoundRecipient.status, func.count(RoundRecipient.id))
+                .where(RoundRecipient.round_id == item.id)
+                .group_by(RoundRecipient.status)
+            )
+        ).all()
+    )
+    mine = None
+    if actor is not None:
+        mine = await db.scalar(
+            select(RoundRecipient.status).where(
+                RoundRecipient.round_id == item.id, RoundRecipient.member_id == actor.member_id
+            )
+        )
+    return RoundView(
+        id=item.id,
+        title=item.title,
+        questions=tuple(item.questions),
+        anonymity=item.anonymity,
+        delivery=item.delivery,
+        audience_kind=item.audience_kind,
+        audience_value=item.audience_value,
+        opens_at=item.opens_at,
+        closes_at=item.closes_at,
+        status=item.status,
+        min_answers=item.min_answers,
+        recipients=sum(counts.values()),
+        answered=int(counts.get("answered", 0)),
+        skipped=int(counts.get("skipped", 0)),
+        my_status=mine,
+        channel_id=item.channel_id,
+        thread_id=item.thread_id,
+    )
+
+
+# --- starting a round --------------------------------------------------------------------
+
+
+def resolve_questions(
+    settings: Settings, bank: str | None, question_ids: str | None, typed: list[str]
+) -> list[dict[str, str]]:
+    """Questions from a bank (all, or the ids named), or typed in by the moderator."""
+    chosen: list[dict[str, str]] = []
+    if bank:
+        banks = load_banks(settings.content_dir)
+        if bank not in banks:
+            raise ValidationFailed("errors.bad_choice", field="bank", choices=", ".join(banks))
+        wanted = [q.strip() for q in (question_ids or "").split(",") if q.strip()]
+        by_id = {q.id: q for q in banks[bank].questions}
+        unknown = [q for q in wanted if q not in by_id]
+        if unknown:
+            raise ValidationFailed(
+                "errors.unknown_questions", ids=", ".join(unknown), known=", ".join(by_id)
+            )
+        for question in [by_id[q] for q in wanted] or list(banks[bank].questions):
+            chosen.append(
+                {"id": question.id, "nl": question.nl, "en": question.en, "source": question.source}
+            )
+    for n, text in enumerate(typed, 1):
+        clean = clean_text(text, field="question", max_length=300, required=False)
+        if clean:
+            chosen.append({"id": f"eigen-{n}", "nl": clean, "en": clean, "source": "eigen vraag"})
+    if not chosen:
+        raise ValidationFailed("errors.round_no_questions")
+    if len(chosen) > MAX_QUESTIONS:
+        raise ValidationFailed("errors.round_too_many_questions", max=MAX_QUESTIONS)
+    return chosen
+
+
+async def audience(db: AsyncSession, actor: Actor, kind: str, value: str | None) -> list[int]:
+    """Member ids in the audience, paused members left out."""
+    if kind not in AUDIENCES:
+        raise ValidationFailed("errors.bad_choice", field="audience", choices=", ".join(AUDIENCES))
+    query = select(Member.id).where(Member.community_id == actor.community_id)
+    if kind == "role":
+        if value not in AUDIENCE_ROLES:
+            raise ValidationFailed(
+                "errors.bad_choice", field="role", choices=", ".join(AUDIENCE_ROLES)
+            )
+        if value == "moderator":
+            query = query.where((Member.is_moderator.is_(True)) | (Member.is_coordinator.is_(True)))
+        elif value == "coordinator":
+            query = query.where(Member.is_coordinator.is_(True))
+        else:
+            query = query.where(Member.role == value)
+    elif kind == "site":
+        if not value:
+            raise ValidationFailed("errors.missing_param", field="site")
+        site = await find_site(db, actor, value)
+        query = query.where(Member.site_id == site.id)
+    elif kind == "session":
+        try:
+            occurrence_id = int(value or "")
+        except ValueError:
+            raise ValidationFailed("errors.not_a_number", field="session") from None
+        present = select(SessionAttendance.member_id).where(
+            SessionAttendance.occurrence_id == occurrence_id, SessionAttendance.attended.is_(True)
+        )
+        said_yes = select(SessionRsvp.member_id).where(
+            SessionRsvp.occurrence_id == occurrence_id, SessionRsvp.status == "yes"
+        )
+        has_attendance = await db.scalar(select(func.count()).select_from(present.subquery()))
+        query = query.where(Member.id.in_(present if has_attendance else said_yes))
+    paused = select(ReflectionPause.member_id)
+    ids = list(await db.scalars(query.where(Member.id.not_in(paused)).order_by(Member.id)))
+    if not ids:
+        raise ValidationFailed("errors.audience_empty")
+    return ids
+
+
+async def start(
+    db: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    *,
+    title: str,
+    questions: list[dict[str, str]],
+    audience_kind: str = "everyone",
+    audience_value: str | None = None,
+    delivery: str = "dm",
+    window_days: int = 7,
+    anonymity: str = "choice",
+    min_answers: int | None = None,
+    channel_id: str | None = None,
+    schedule_id: int | None = None,
+    now: datetime | None = None,
+) -> RoundView:
+    require(actor, MANAGE_ROUNDS)
+    clean_title = clean_text(title, field="title", max_length=100)
+    assert clean_title is not None
+    if delivery not in DELIVERIES:
+        raise ValidationFailed("errors.bad_choice", field="delivery", choices=", ".join(DELIVERIES))
+    if anonymity not in ANONYMITY:
+        raise ValidationFailed("errors.bad_choice", field="anonymity", choices=", ".join(ANONYMITY))
+    if not 1 <= window_days <= 60:
+        raise ValidationFailed("errors.out_of_range", field="window", min=1, max=60)
+    threshold = min_answers if min_answers is not None else settings.privacy.small_number_threshold
+    if not 1 <= threshold <= 100:
+        raise ValidationFailed("errors.out_of_range", field="minimum", min=1, max=100)
+    if delivery == "thread" and not channel_id:
+        raise ValidationFailed("errors.round_needs_channel")
+    if not questions:
+        raise ValidationFailed("errors.round_no_questions")
+    members = await audience(db, actor, audience_kind, audience_value)
+    opens = _now(now)
+    item = ReflectionRound(
+        community_id=actor.community_id,
+        title=clean_title,
+        questions=questions,
+        audience_kind=audience_kind,
+        audience_value=audience_value,
+        delivery=delivery,
+        anonymity=anonymity,
+        min_answers=threshold,
+        opens_at=opens,
+        closes_at=opens + timedelta(days=window_days),
+        status="open",
+        channel_id=channel_id,
+        recurring_id=schedule_id,
+        created_by_id=actor.member_id,
+        summary_posted=False,
+    )
+    db.add(item)
+    await db.flush()
+    db.add_all(
+        RoundRecipient(round_id=item.id, member_id=m, status="invited", delivered_via="pending")
+        for m in members
+    )
+    await db.flush()
+    await _schedule_round(db, item, settings)
+    await audit.record(
+        db,
+        actor,
+        "round.started",
+        "reflection_round",
+        item.id,
+        title=clean_title,
+        recipients=len(members),
+        anonymity=anonymity,
+    )
+    return await view(db, actor, item.id)
+
+
+async def _schedule_round(db: AsyncSession, item: ReflectionRound, settings: Settings) -> None:
+    base = f"round:{item.id}:"
+    await scheduling.schedule(
+        db,
+        community_id=item.community_id,
+        kind="round.deliver",
+        key=base + "deliver",
+        due_at=datetime.now(UTC),
+        payload={"round_id": item.id},
+        grace=timedelta(days=2),
+    )
+    reminder_at = item.closes_at - timedelta(hours=settings.reflections.reminder_hours)
+    if reminder_at > item.opens_at + timedelta(hours=1):
+        await scheduling.schedule(
+            db,
+            community_id=item.community_id,
+            kind="round.reminder",
+            key=base + "reminder",
+            due_at=reminder_at,
+            payload={"round_id": item.id},
+            grace=timedelta(hours=4),
+        )
+    await scheduling.schedule(
+        db,
+        community_id=item.community_id,
+        kind="round.close",
+        key=base + "close",
+        due_at=item.closes_at,
+        payload={"round_id": item.id},
+        grace=timedelta(days=30),
+    )
+
+
+# --- answering ---------------------------------------------------------------------------
+
+
+async def _recipient(db: AsyncSession, actor: Actor, item: ReflectionRound) -> RoundRecipient:
+    entry = await db.scalar(
+        select(RoundRecipient).where(
+            RoundRecipient.round_id == item.id, RoundRecipient.member_id == actor.member_id
+        )
+    )
+    if entry is None:
+        raise ValidationFailed("errors.not_in_round")
+    return entry
+
+
+def _open(item: ReflectionRound, now: datetime | None) -> None:
+    if item.status != "open" or _now(now) >= item.closes_at:
+        raise ValidationFailed("errors.round_closed")
+
+
+def _clean_answers(item: ReflectionRound, values: dict[str, str]) -> dict[str, str]:
+    known = {q["id"] for q in item.questions}
+    answers: dict[str, str] = {}
+    for question_id, text in values.items():
+        if question_id not in known:
+            raise ValidationFailed(
+                "errors.unknown_questions", ids=question_id, known=", ".join(sorted(known))
+            )
+        clean = (text or "").strip()
+        if len(clean) > MAX_ANSWER:
+            raise ValidationFailed(
+                "errors.too_long", field="answer", max=MAX_ANSWER, length=len(clean)
+            )
+        answers[question_id] = clean
+    return answers
+
+
+async def answer(
+    db: AsyncSession,
+    actor: Actor,
+    round_id: int,
+    values: dict[str, str],
+    *,
+    anonymous: bool | None = None,
+    token: str | None = None,
+    part: int = 1,
+    now: datetime | None = None,
+) -> AnswerResult:
+    """Store (or change) answers. Anonymous answers come back with a token the caller must
+    hand to the member only (in the custom id of their own buttons), never store or log."""
+    require(actor, ANSWER_ROUNDS)
+    item = await _round(db, actor, round_id)
+    _open(item, now)
+    recipient = await _recipient(db, actor, item)
+    answers = _clean_answers(item, values)
+    if part == 1 and not token and not any(answers.values()):
+        raise ValidationFailed("errors.answer_empty")
+    is_anonymous = {"named": False, "anonymous": True}.get(item.anonymity, bool(anonymous))
+    if token is not None:
+        is_anonymous = True
+    if is_anonymous:
+        if token is None:
+            if recipient.status == "answered":
+                raise ValidationFailed("errors.already_answered")
+            token = secrets.token_hex(16)
+        else:
+            owned = await db.scalar(
+                select(func.count(AnonymousAnswer.id)).where(
+                    AnonymousAnswer.round_id == item.id,
+                    AnonymousAnswer.token_hash == _hash(token),
+                )
+            )
+            if not owned and recipient.status == "answered":
+                raise ValidationFailed("errors.answer_not_yours")
+        token_hash = _hash(token)
+        existing = {
+            a.question_id: a
+            for a in await db.scalars(
+                select(AnonymousAnswer).where(
+                    AnonymousAnswer.round_id == item.id, AnonymousAnswer.token_hash == token_hash
+                )
+            )
+        }
+        for question_id, text in answers.items():
+            if question_id in existing:
+                if text:
+                    existing[question_id].text = text
+                else:
+                    await db.delete(existing[question_id])
+            elif text:
+                db.add(
+                    AnonymousAnswer(
+                        id=secrets.token_hex(16),
+                        round_id=item.id,
+                        token_hash=token_hash,
+                        question_id=question_id,
+                        text=text,
+                    )
+                )
+    else:
+        if recipient.status == "answered":
+            has_named = await db.scalar(
+                select(func.count(NamedAnswer.id)).where(
+                    NamedAnswer.round_id == item.id, NamedAnswer.member_id == actor.member_id
+                )
+            )
+            if not has_named and part == 1:
+                raise ValidationFailed("errors.already_answered")
+        existing_named = {
+            a.question_id: a
+            for a in await db.scalars(
+                select(NamedAnswer).where(
+                    NamedAnswer.round_id == item.id, NamedAnswer.member_id == actor.member_id
+                )
+            )
+        }
+        for question_id, text in answers.items():
+            if question_id in existing_named:
+                if text:
+                    existing_named[question_id].text = text
+                else:
+                    await db.delete(existing_named[question_id])
+            elif text:
+                db.add(
+                    NamedAnswer(
+                        round_id=item.id,
+                        member_id=actor.member_id,
+                        question_id=question_id,
+                        text=text,
+                    )
+                )
+        token = None
+    recipient.status = "answered"
+    await db.flush()
+    result_view = await view(db, actor, item.id)
+    next_part = part + 1 if part < result_view.parts else None
+    return AnswerResult(result_view, is_anonymous, token, next_part)
+
+
+async def current_answers(
+    db: AsyncSession, actor: Actor, round_id: int, token: str | None
+) -> dict[str, str]:
+    """The caller's own answers (by token for anonymous ones), to fill the form again."""
+    require(actor, ANSWER_ROUNDS)
+    item = await _round(db, actor, round_id)
+    if token:
+        rows = await db.scalars(
+            select(AnonymousAnswer).where(
+                AnonymousAnswer.round_id == item.id, AnonymousAnswer.token_hash == _hash(token)
+            )
+        )
+    else:
+        rows = await db.scalars(
+            select(NamedAnswer).where(
+                NamedAnswer.round_id == item.id, NamedAnswer.member_id == actor.member_id
+            )
+        )
+    return {row.question_id: row.text for row in rows}
+
+
+async def withdraw(
+    db: AsyncSession, actor: Actor, round_id: int, token: str | None, now: datetime | None = None
+) -> RoundView:
+    """Delete one's own answers (anonymous ones by token) while the round is open."""
+    require(actor, ANSWER_ROUNDS)
+    item = await _round(db, actor, round_id)
+    _open(item, now)
+    recipient = await _recipient(db, actor, item)
+    if token:
+        removed = await db.execute(
+            delete(AnonymousAnswer).where(
+                AnonymousAnswer.round_id == item.id, AnonymousAnswer.token_hash == _hash(token)
+            )
+        )
+    else:
+        removed = await db.execute(
+            delete(NamedAnswer).where(
+                NamedAnswer.round_id == item.id, NamedAnswer.member_id == actor.member_id
+            )
+        )
+    if not removed.rowcount:  # type: ignore[attr-defined]
+        raise ValidationFailed("errors.nothing_to_withdraw")
+    recipient.status = "invited"
+    await db.flush()
+    return await view(db, actor, item.id)
+
+
+async def skip(db: AsyncSession, actor: Actor, round_id: int, now: datetime | None = None) -> None:
+    require(actor, ANSWER_ROUNDS)
+    item = await _round(db, actor, round_id)
+    _open(item, now)
+    recipient = await _recipient(db, actor, item)
+    if recipient.status != "answered":
+        recipient.status = "skipped"
+
+
+async def set_paused(db: AsyncSession, actor: Actor, paused: bool) -> bool:
+    """Pause (or resume) receiving rounds; returns whether the member is now paused."""
+    require(actor, ANSWER_ROUNDS)
+    existing = await db.get(ReflectionPause, actor.member_id)
+    if paused and existing is None:
+        db.add(ReflectionPause(member_id=actor.member_id))
+    elif not paused and existing is not None:
+        await db.delete(existing)
+    return paused
+
+
+async def is_paused(db: AsyncSession, member_id: int) -> bool:
+    return await db.get(ReflectionPause, member_id) is not None
+
+
+# --- closing and summaries ---------------------------------------------------------------
+
+
+async def close(db: AsyncSession, round_id: int, now: datetime | None = None) -> RoundView:
+    item = await _round(db, None, round_id)
+    if item.status == "open":
+        item.status = "closed"
+        if item.closes_at > _now(now):
+            item.closes_at = _now(now)
+        await scheduling.cancel(db, f"round:{item.id}:reminder")
+    await db.flush()
+    return await view(db, None, item.id)
+
+
+async def close_now(db: AsyncSession, actor: Actor, round_id: int) -> RoundView:
+    """A moderator ends a round early; the summary follows as at the deadline."""
+    require(actor, MANAGE_ROUNDS)
+    item = await _round(db, actor, round_id)
+    if item.status != "open":
+        raise ValidationFailed("errors.round_closed")
+    await scheduling.schedule(
+        db,
+        community_id=item.community_id,
+        kind="round.close",
+        key=f"round:{item.id}:close-now",
+        due_at=datetime.now(UTC),
+        payload={"round_id": item.id},
+        grace=timedelta(days=30),
+    )
+    await scheduling.cancel(db, f"round:{item.id}:close")
+    await audit.record(db, actor, "round.closed_early", "reflection_round", item.id)
+    return await view(db, actor, item.id)
+
+
+async def summary(db: AsyncSession, round_id: int) -> Summary:
+    """Answers per question (names only for named answers); withheld below the minimum."""
+    item_view = await view(db, None, round_id)
+    answered = item_view.answered
+    if answered < item_view.min_answers:
+        return Summary(item_view, answered, withheld=True)
+    named = (
+        await db.execute(
+            select(NamedAnswer.question_id, NamedAnswer.text, Member.display_name)
+            .join(Member, Member.id == NamedAnswer.member_id)
+            .where(NamedAnswer.round_id == round_id)
+            .order_by(Member.display_name, NamedAnswer.id)
+        )
+    ).all()
+    anonymous = (
+        await db.execute(
+            select(AnonymousAnswer.question_id, AnonymousAnswer.text)
+            .where(AnonymousAnswer.round_id == round_id)
+            .order_by(AnonymousAnswer.id)  # random ids: no answering order
+        )
+    ).all()
+    per_question = []
+    for question in item_view.questions:
+        items: list[tuple[str, str | None]] = [
+            (text, name) for qid, text, name in named if qid == question["id"]
+        ]
+        items += [(text, None) for qid, text in anonymous if qid == question["id"]]
+        per_question.append((question, items))
+    return Summary(item_view, answered, withheld=False, per_question=per_question)
+
+
+async def summary_for(db: AsyncSession, actor: Actor, round_id: int) -> Summary:
+    require(actor, MANAGE_ROUNDS)
+    await _round(db, actor, round_id)
+    return await summary(db, round_id)
+
+
+def export_csv(data: Summary, locale: str) -> bytes:
+    """One row per answer: round, question id, question, answer, name (empty if anonymous).
+    Below the minimum only the counts are exported."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["round", "question_id", "question", "answer", "name"])
+    if data.withheld:
+        writer.writerow([data.round.title, "", "", f"{data.answered} answered (withheld)", ""])
+    for question, items in data.per_question:
+        text = question["en"] if locale == "en" else question["nl"]
+        for answer_text, name in items:
+            writer.writerow([data.round.title, question["id"], text, answer_text, name or ""])
+    return out.getvalue().encode("utf-8")
+
+
+async def list_rounds(db: AsyncSession, actor: Actor, limit: int = 10) -> list[RoundView]:
+    require(actor, ANSWER_ROUNDS)
+    ids = list(
+        await db.scalars(
+            select(ReflectionRound.id)
+            .where(ReflectionRound.community_id == actor.community_id)
+            .order_by(ReflectionRound.opens_at.desc())
+            .limit(limit)
+        )
+    )
+    return [await view(db, actor, i) for i in ids]
+
+
+async def recipients_to_remind(db: AsyncSession, round_id: int) -> list[Member]:
+    return list(
+        await db.scalars(
+            select(Member)
+            .join(RoundRecipient, RoundRecipient.member_id == Member.id)
+            .where(
+                RoundRecipient.round_id == round_id,
+                RoundRecipient.status == "invited",
+                Member.id.not_in(select(ReflectionPause.member_id)),
+            )
+            .order_by(Member.id)
+        )
+    )
+
+
+async def all_recipients(db: AsyncSession, round_id: int) -> list[tuple[Member, RoundRecipient]]:
+    rows = await db.execute(
+        select(Member, RoundRecipient)
+        .join(RoundRecipient, RoundRecipient.member_id == Member.id)
+        .where(RoundRecipient.round_id == round_id)
+        .order_by(Member.id)
+    )
+    return [(m, r) for m, r in rows]
+
+
+# --- recurring rounds --------------------------------------------------------------------
+
+
+async def create_schedule(
+    db: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    *,
+    kind: str,
+    template: dict[str, object],
+    weekday: int | None = None,
+    hour: int | None = None,
+    minute: int | None = None,
+    every_weeks: int = 1,
+) -> ReflectionSchedule:
+    require(actor, MANAGE_ROUNDS)
+    if kind == "cron":
+        if weekday is None or hour is None or not (0 <= weekday <= 6 and 0 <= hour <= 23):
+            raise ValidationFailed("errors.bad_schedule")
+        if not 1 <= every_weeks <= 8:
+            raise ValidationFailed("errors.out_of_range", field="every", min=1, max=8)
+    schedule = ReflectionSchedule(
+        community_id=actor.community_id,
+        kind=kind,
+        weekday=weekday,
+        hour=hour,
+        minute=minute or 0,
+        every_weeks=every_weeks,
+        template=template,
+        active=True,
+        created_by_id=actor.member_id,
+    )
+    db.add(schedule)
+    await db.flush()
+    if kind == "cron":
+        await schedule_next_run(db, schedule, settings)
+    await audit.record(db, actor, "round.scheduled", "reflection_schedule", schedule.id, kind=kind)
+    return schedule
+
+
+def next_run(schedule: ReflectionSchedule, settings: Settings, after: datetime) -> datetime:
+    """The next start: the chosen weekday and time in the community's zone, every N weeks."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger = CronTrigger(
+        day_of_week=schedule.weekday,
+        hour=schedule.hour,
+        minute=schedule.minute or 0,
+        timezone=settings.tz,
+    )
+    moment = trigger.get_next_fire_time(None, after)
+    assert moment is not None
+    if schedule.every_weeks > 1:
+        anchor = schedule.created_at.astimezone(settings.tz)
+        while ((moment - anchor).days // 7) % schedule.every_weeks:
+            moment = trigger.get_next_fire_time(moment, moment + timedelta(minutes=1))
+            assert moment is not None
+    return moment.astimezone(UTC)
+
+
+async def schedule_next_run(
+    db: AsyncSession, schedule: ReflectionSchedule, settings: Settings
+) -> datetime:
+    due = next_run(schedule, settings, datetime.now(UTC))
+    await scheduling.schedule(
+        db,
+        community_id=schedule.community_id,
+        kind="round.recurring",
+        key=f"round-schedule:{schedule.id}:{int(due.timestamp())}",
+        due_at=due,
+        payload={"schedule_id": schedule.id},
+        grace=timedelta(hours=6),
+    )
+    return due
+
+
+# --- data rights -------------------------------------------------------------------------
+
+
+async def _count_data(db: AsyncSession, member: Member) -> dict[str, int]:
+    named = await db.scalar(
+        select(func.count(NamedAnswer.id)).where(NamedAnswer.member_id == member.id)
+    )
+    asked = await db.scalar(
+        select(func.count(RoundRecipient.id)).where(RoundRecipient.member_id == member.id)
+    )
+    return {"named_answers": int(named or 0), "rounds": int(asked or 0)}
+
+
+async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
+    rows = await db.execute(
+        select(
+            ReflectionRound.title,
+            ReflectionRound.questions,
+            NamedAnswer.question_id,
+            NamedAnswer.text,
+        )
+        .join(ReflectionRound, ReflectionRound.id == NamedAnswer.round_id)
+        .where(NamedAnswer.member_id == member.id)
+        .order_by(NamedAnswer.id)
+    )
+    answers = []
+    for title, questions, question_id, text in rows:
+        question = next((q["nl"] for q in questions if q["id"] == question_id), question_id)
+        answers.append({"round": title, "question": question, "answer": text})
+    asked = await db.execute(
+        select(ReflectionRound.title, RoundRecipient.status)
+        .join(ReflectionRound, ReflectionRound.id == RoundRecipient.round_id)
+        .where(RoundRecipient.member_id == member.id)
+    )
+    return {
+        "named_answers": answers,
+        "rounds_you_were_asked": [{"round": t, "status": s} for t, s in asked],
+        "paused": await is_paused(db, member.id),
+        "anonymous_answers": "not linked to you, so they cannot be returned or found",
+    }
+
+
+async def _delete_data(db: AsyncSession, member: Member) -> None:
+    for model in (NamedAnswer, RoundRecipient, ReflectionPause):
+        await db.execute(delete(model).where(model.member_id == member.id))  # type: ignore[attr-defined]
+    from sqlalchemy import update
+
+    for model in (ReflectionRound, ReflectionSchedule):
+        await db.execute(
+            update(model).where(model.created_by_id == member.id).values(created_by_id=None)  # type: ignore[attr-defined]
+        )
+
+
+def _register_data_handler() -> None:
+    from leerbot.core import privacy
+
+    privacy.register(
+        privacy.DataHandler(
+            name="reflections",
+            tables=(
+                "reflection_rounds",
+                "reflection_recipients",
+                "reflection_named_answers",
+                "reflection_pauses",
+                "reflection_schedules",
+            ),
+            summary_key="privacy.summary.reflections",
+            count=_count_data,
+            export=_export_data,
+            delete=_delete_data,
+            delete_note_key="privacy.delete_note.reflections",
+            order=20,
+        )
+    )
+
+
+_register_data_handler()
