@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -12,6 +13,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+# aiosqlite logs every statement with its parameters at DEBUG level, and SQLAlchemy's engine
+# logger can do the same: that would put an anonymous answer next to the member who sent it
+# in the log. Keep both quiet whatever level the rest of the bot logs at.
+for _name in ("aiosqlite", "sqlalchemy.engine"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
