@@ -450,6 +450,7 @@ class FakeDiscord:
         with self.patch_client():
             task = asyncio.create_task(client.start(token or self.token), name="fake-client")
             self._client_tasks.append(task)
+            task.add_done_callback(lambda _: self._changed())
             try:
                 await self._wait_ready(client, task, timeout)
                 body_failed = True
