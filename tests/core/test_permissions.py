@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leerbot.chat import load_all
-from leerbot.core import reflections, sessions
+from leerbot.core import agenda, reflections, sessions
 from leerbot.core.actor import Actor, Function
 from leerbot.core.errors import PermissionDenied
 from leerbot.core.permissions import RULES, Action, may, require
@@ -32,6 +32,10 @@ EXPECTED: dict[str, tuple[bool, bool, bool]] = {
     sessions.JOIN_SESSIONS: (True, True, True),
     reflections.MANAGE_ROUNDS: (False, True, True),
     reflections.ANSWER_ROUNDS: (True, True, True),
+    agenda.PROPOSE: (True, True, True),
+    agenda.VIEW: (True, True, True),
+    agenda.MANAGE: (False, False, True),
+    agenda.EXPORT: (False, False, True),
 }
 
 

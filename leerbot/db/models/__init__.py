@@ -1,5 +1,6 @@
 """All models, imported here so that `Base.metadata` knows every table (Alembic needs it)."""
 
+from leerbot.db.models.agenda import AgendaItem, AgendaLink, AgendaStatusChange, AgendaSupport
 from leerbot.db.models.base import Base, UTCDateTime, utcnow
 from leerbot.db.models.community import AuditEntry, Community, Member, Organisation, Site
 from leerbot.db.models.reflections import (
@@ -21,6 +22,10 @@ from leerbot.db.models.sessions import (
 )
 
 __all__ = [
+    "AgendaItem",
+    "AgendaLink",
+    "AgendaStatusChange",
+    "AgendaSupport",
     "AnonymousAnswer",
     "AuditEntry",
     "Base",

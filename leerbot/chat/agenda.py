@@ -1,0 +1,476 @@
+"""The development agenda in chat: propose (a form), support, browse with paging, status
+with reasons, links, merges and the coordinator's export — plus the scheduled work that
+keeps each point's card in the agenda channel up to date and tells proposers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from leerbot import scheduling
+from leerbot.chat.commands import Choice, Param, ParamType, registry
+from leerbot.chat.context import Context
+from leerbot.chat.formatting import when
+from leerbot.chat.reply import (
+    Attachment,
+    Button,
+    ButtonStyle,
+    Field,
+    Form,
+    FormField,
+    Reply,
+    UserText,
+)
+from leerbot.core import agenda as core
+from leerbot.core.errors import ValidationFailed
+from leerbot.core.themes import load_themes
+from leerbot.db.models import AgendaItem, Community, Member
+from leerbot.exports import agenda as exports
+from leerbot.i18n import Msg, translate
+
+POINT = Param("punt", "point", ParamType.INTEGER, required=True, min_value=1)
+
+
+def _theme_choices() -> tuple[Choice, ...]:
+    return tuple(Choice(t.key, t.nl[:100], t.en[:100]) for t in load_themes().values())
+
+
+KIND_CHOICES = tuple(Choice(k, k, translate("en", f"agenda.kinds.{k}")) for k in core.KINDS)
+LEVEL_CHOICES = tuple(Choice(k, k, translate("en", f"agenda.levels.{k}")) for k in core.LEVELS)
+STATUS_CHOICES = tuple(
+    Choice(s, translate("nl", f"agenda.statuses.{s}"), translate("en", f"agenda.statuses.{s}"))
+    for s in core.STATUSES
+)
+FORMAT_CHOICES = tuple(Choice(f, f, f) for f in exports.FORMATS)
+
+
+def card(item: core.ItemView, locale: str, *, with_buttons: bool = True) -> Reply:
+    themes = load_themes()
+    theme = themes[item.theme].name(locale) if item.theme in themes else item.theme
+    fields = [
+        Field(Msg("agenda.card.theme"), UserText(theme), inline=True),
+        Field(Msg("agenda.card.kind"), Msg(f"agenda.kinds.{item.kind}"), inline=True),
+        Field(Msg("agenda.card.level"), Msg(f"agenda.levels.{item.level}"), inline=True),
+        Field(Msg("agenda.card.status"), Msg(f"agenda.statuses.{item.status}"), inline=True),
+        Field(Msg("agenda.card.support"), UserText(str(item.support_count)), inline=True),
+        Field(
+            Msg("agenda.card.by"),
+            UserText(item.author) if item.author else Msg("agenda.card.anonymous"),
+            inline=True,
+        ),
+    ]
+    if item.site:
+        fields.append(Field(Msg("agenda.card.site"), UserText(item.site), inline=True))
+    steps = [h for h in item.history if h.from_status is not None]
+    if steps:
+        fields.append(
+            Field(
+                Msg("agenda.card.history"),
+                UserText(
+                    "\n".join(
+                        translate(
+                            locale,
+                            "agenda.history_line",
+                            day=when(h.when, locale),
+                            status=translate(locale, f"agenda.statuses.{h.to_status}"),
+                            reason=h.reason,
+                        )
+                        for h in steps[-5:]
+                    )
+                ),
+            )
+        )
+    if item.links:
+        fields.append(
+            Field(
+                Msg("agenda.card.links"),
+                UserText(
+                    ", ".join(
+                        translate(locale, f"agenda.link_{kind}", number=number)
+                        for kind, number in item.links
+                    )
+                ),
+            )
+        )
+    reply = Reply(
+        title=Msg("agenda.card.title", {"number": item.id, "title": item.title}),
+        text=Msg("agenda.card.merged", {"number": item.merged_into})
+        if item.merged_into
+        else UserText(item.description),
+        fields=fields,
+        locale=locale,
+    )
+    if with_buttons and item.merged_into is None:
+        reply.buttons = [
+            Button(
+                Msg("agenda.buttons.support"), "agenda.support", str(item.id), ButtonStyle.PRIMARY
+            )
+        ]
+    return reply
+
+
+@registry.command(
+    "agenda voorstel",
+    "agenda propose",
+    permission=core.PROPOSE,
+    params=(
+        Param(
+            "thema", "theme", ParamType.TEXT, required=True, max_length=40, choices=_theme_choices()
+        ),
+        Param("soort", "kind", ParamType.TEXT, required=True, max_length=32, choices=KIND_CHOICES),
+        Param(
+            "niveau", "level", ParamType.TEXT, required=True, max_length=32, choices=LEVEL_CHOICES
+        ),
+        Param("site", "site", ParamType.TEXT, max_length=100),
+        Param("anoniem", "anonymous", ParamType.BOOLEAN),
+    ),
+)
+async def propose(
+    ctx: Context, thema: str, soort: str, niveau: str, site: str | None, anoniem: bool | None
+) -> Reply:
+    site_id = ""
+    if site:
+        from leerbot.core.community import find_site
+
+        site_id = str((await find_site(ctx.db, ctx.actor, site)).id)
+    return Reply(
+        form=Form(
+            form_id="agenda.propose",
+            arg=f"{thema}:{soort}:{niveau}:{site_id}:{1 if anoniem else 0}",
+            title=Msg("agenda.form_title"),
+            fields=(
+                FormField("titel", Msg("agenda.form_field_title"), max_length=core.MAX_TITLE),
+                FormField(
+                    "beschrijving",
+                    Msg("agenda.form_field_description"),
+                    paragraph=True,
+                    max_length=core.MAX_DESCRIPTION,
+                ),
+            ),
+        )
+    )
+
+
+@registry.form("agenda.propose", permission=core.PROPOSE)
+async def proposed(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
+    try:
+        theme, kind, level, site_id, anonymous = arg.split(":")
+    except ValueError:
+        return Reply.error("errors.unknown_form")
+    site_name = None
+    if site_id:
+        from leerbot.db.models import Site
+
+        site_row = await ctx.db.get(Site, int(site_id))
+        site_name = site_row.name if site_row else None
+    item = await core.propose(
+        ctx.db,
+        ctx.actor,
+        ctx.settings,
+        title=values.get("titel", ""),
+        description=values.get("beschrijving", ""),
+        theme=theme,
+        kind=kind,
+        level=level,
+        site=site_name,
+        anonymous=anonymous == "1",
+    )
+    reply = card(item, ctx.locale)
+    reply.text = Msg("agenda.proposed", {"number": item.id, "anonymous": item.anonymous})
+    return reply
+
+
+@registry.command("agenda bekijken", "agenda view", permission=core.VIEW, params=(POINT,))
+async def show(ctx: Context, punt: int) -> Reply:
+    return card(await core.view(ctx.db, ctx.actor, punt), ctx.locale)
+
+
+@registry.command(
+    "agenda steun",
+    "agenda support",
+    permission=core.PROPOSE,
+    params=(POINT, Param("intrekken", "withdraw", ParamType.BOOLEAN)),
+)
+async def support_command(ctx: Context, punt: int, intrekken: bool | None) -> Reply:
+    item = await core.support(ctx.db, ctx.actor, punt, on=not intrekken)
+    return Reply.say(
+        "agenda.unsupported" if intrekken else "agenda.supported",
+        title=item.title,
+        count=item.support_count,
+    )
+
+
+@registry.action("agenda.support", permission=core.PROPOSE)
+async def support_button(ctx: Context, arg: str) -> Reply:
+    item_id = int(arg)
+    current = await core.view(ctx.db, ctx.actor, item_id)
+    if current.supported_by_me:
+        return Reply(
+            text=Msg("agenda.already_supporting", {"title": current.title}),
+            buttons=[
+                Button(Msg("agenda.buttons.withdraw"), "agenda.unsupport", arg, ButtonStyle.DANGER)
+            ],
+        )
+    item = await core.support(ctx.db, ctx.actor, item_id)
+    return Reply.say("agenda.supported", title=item.title, count=item.support_count)
+
+
+@registry.action("agenda.unsupport", permission=core.PROPOSE)
+async def unsupport_button(ctx: Context, arg: str) -> Reply:
+    item = await core.support(ctx.db, ctx.actor, int(arg), on=False)
+    return Reply.say("agenda.unsupported", title=item.title, count=item.support_count)
+
+
+def _encode(filters: core.Filters) -> str:
+    return ",".join(
+        [filters.theme or "", filters.status or "", filters.kind or "", filters.sort[0]]
+    )
+
+
+def _decode(text: str) -> core.Filters:
+    theme, status, kind, sort = (text.split(",") + ["", "", "", "s"])[:4]
+    return core.Filters(
+        theme=theme or None,
+        status=status or None,
+        kind=kind or None,
+        sort="date" if sort == "d" else "support",
+    )
+
+
+async def _page(ctx: Context, filters: core.Filters, page: int) -> Reply:
+    result = await core.listing(ctx.db, ctx.actor, filters, page)
+    if not result.total:
+        return Reply.say("agenda.none")
+    lines = [
+        translate(
+            ctx.locale,
+            "agenda.list_line",
+            number=i.id,
+            title=i.title,
+            support=i.support_count,
+            status=translate(ctx.locale, f"agenda.statuses.{i.status}"),
+        )
+        for i in result.items
+    ]
+    reply = Reply(
+        title=Msg(
+            "agenda.list_title", {"page": result.page, "pages": result.pages, "total": result.total}
+        ),
+        text=UserText("\n".join(lines)),
+    )
+    encoded = _encode(filters)
+    if result.page > 1:
+        reply.buttons.append(
+            Button(Msg("agenda.buttons.previous"), "agenda.page", f"{result.page - 1}:{encoded}")
+        )
+    if result.page < result.pages:
+        reply.buttons.append(
+            Button(Msg("agenda.buttons.next"), "agenda.page", f"{result.page + 1}:{encoded}")
+        )
+    return reply
+
+
+@registry.command(
+    "agenda lijst",
+    "agenda list",
+    permission=core.VIEW,
+    params=(
+        Param("thema", "theme", ParamType.TEXT, max_length=40, choices=_theme_choices()),
+        Param("status", "status", ParamType.TEXT, max_length=20, choices=STATUS_CHOICES),
+        Param("soort", "kind", ParamType.TEXT, max_length=32, choices=KIND_CHOICES),
+        Param("site", "site", ParamType.TEXT, max_length=100),
+        Param(
+            "sorteer",
+            "sort",
+            ParamType.TEXT,
+            max_length=10,
+            choices=(Choice("support", "steun", "support"), Choice("date", "datum", "date")),
+        ),
+    ),
+)
+async def listing(
+    ctx: Context,
+    thema: str | None,
+    status: str | None,
+    soort: str | None,
+    site: str | None,
+    sorteer: str | None,
+) -> Reply:
+    filters = core.Filters(
+        theme=thema, status=status, kind=soort, site=site, sort=sorteer or "support"
+    )
+    return await _page(ctx, filters, 1)
+
+
+@registry.action("agenda.page", permission=core.VIEW)
+async def page_button(ctx: Context, arg: str) -> Reply:
+    page, _, encoded = arg.partition(":")
+    return await _page(ctx, _decode(encoded), int(page))
+
+
+@registry.command(
+    "agenda status",
+    "agenda status",
+    permission=core.MANAGE,
+    params=(
+        POINT,
+        Param(
+            "status", "status", ParamType.TEXT, required=True, max_length=20, choices=STATUS_CHOICES
+        ),
+        Param("reden", "reason", ParamType.TEXT, required=True, max_length=core.MAX_REASON),
+    ),
+)
+async def status_command(ctx: Context, punt: int, status: str, reden: str) -> Reply:
+    item = await core.set_status(ctx.db, ctx.actor, punt, status, reden)
+    return Reply.say(
+        "agenda.status_changed",
+        title=item.title,
+        status=translate(ctx.locale, f"agenda.statuses.{item.status}"),
+    )
+
+
+@registry.command(
+    "agenda koppel",
+    "agenda link",
+    permission=core.MANAGE,
+    params=(
+        POINT,
+        Param("sessie", "session", ParamType.INTEGER, min_value=1),
+        Param("praktijk", "practice", ParamType.INTEGER, min_value=1),
+    ),
+)
+async def link_command(ctx: Context, punt: int, sessie: int | None, praktijk: int | None) -> Reply:
+    if (sessie is None) == (praktijk is None):
+        raise ValidationFailed("errors.link_one")
+    kind, number = ("session", sessie) if sessie is not None else ("practice", praktijk)
+    item = await core.link(ctx.db, ctx.actor, punt, kind, int(number))  # type: ignore[arg-type]
+    return Reply.say("agenda.linked", title=item.title)
+
+
+@registry.command(
+    "agenda samenvoegen",
+    "agenda merge",
+    permission=core.MANAGE,
+    params=(
+        POINT,
+        Param("in_punt", "into_point", ParamType.INTEGER, required=True, min_value=1),
+        Param("reden", "reason", ParamType.TEXT, required=True, max_length=core.MAX_REASON),
+    ),
+)
+async def merge_command(ctx: Context, punt: int, in_punt: int, reden: str) -> Reply:
+    item = await core.merge(ctx.db, ctx.actor, punt, in_punt, reden)
+    return Reply.say(
+        "agenda.merged", source=punt, number=item.id, title=item.title, count=item.support_count
+    )
+
+
+def _parse_day(text: str | None, field: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationFailed("errors.bad_date", field=field, text=text) from None
+
+
+async def export_report(
+    ctx: Context,
+    fmt: str,
+    start: str | None,
+    end: str | None,
+    site: str | None,
+    theme: str | None,
+) -> tuple[str, bytes]:
+    """The export file (name, bytes); the CLI calls the same function."""
+    data = await core.report(
+        ctx.db,
+        ctx.actor,
+        ctx.settings,
+        start=_parse_day(start, "van"),
+        end=_parse_day(end, "tot"),
+        site=site,
+        theme=theme,
+        locale=ctx.locale,
+    )
+    stamp = "-".join(filter(None, [start, end])) or "alles"
+    return f"ontwikkelagenda-{stamp}.{fmt}", exports.render(data, fmt, ctx.locale)
+
+
+@registry.command(
+    "agenda export",
+    "agenda export",
+    permission=core.EXPORT,
+    params=(
+        Param("formaat", "format", ParamType.TEXT, max_length=5, choices=FORMAT_CHOICES),
+        Param("van", "from", ParamType.TEXT, max_length=10),
+        Param("tot", "to", ParamType.TEXT, max_length=10),
+        Param("site", "site", ParamType.TEXT, max_length=100),
+        Param("thema", "theme", ParamType.TEXT, max_length=40, choices=_theme_choices()),
+    ),
+)
+async def export_command(
+    ctx: Context,
+    formaat: str | None,
+    van: str | None,
+    tot: str | None,
+    site: str | None,
+    thema: str | None,
+) -> Reply:
+    name, data = await export_report(ctx, formaat or "md", van, tot, site, thema)
+    return Reply(text=Msg("agenda.export_ready"), attachments=[Attachment(name, data)])
+
+
+# --- scheduled work ----------------------------------------------------------------------
+
+
+async def publish_job(run: scheduling.JobRun) -> None:
+    platform = run.services.get("platform")
+    async with run.sessionmaker() as db:
+        community = await db.get(Community, run.community_id)
+        item = await core.view(db, None, int(run.payload["item_id"]))
+    if platform is None or community is None:
+        return
+    channel = item.channel_id or community.agenda_channel_id
+    if channel is None:
+        return
+    reply = card(item, community.locale)
+    if item.message_id:
+        await platform.edit(community.platform_id, channel, item.message_id, reply)
+        return
+    message_id = await platform.post(community.platform_id, channel, reply)
+    thread_id = await platform.open_thread(
+        community.platform_id,
+        channel,
+        translate(community.locale, "agenda.thread_name", number=item.id, title=item.title)[:100],
+        message_id=message_id,
+    )
+    async with run.sessionmaker() as db, db.begin():
+        row = await db.get(AgendaItem, item.id)
+        assert row is not None
+        row.channel_id, row.message_id, row.thread_id = channel, message_id, thread_id
+
+
+async def notify_job(run: scheduling.JobRun) -> None:
+    platform = run.services.get("platform")
+    async with run.sessionmaker() as db:
+        community = await db.get(Community, run.community_id)
+        item = await core.view(db, None, int(run.payload["item_id"]))
+        row = await db.get(AgendaItem, item.id)
+        author = await db.get(Member, row.author_id) if row and row.author_id else None
+    if platform is None or community is None or author is None or item.anonymous:
+        return
+    locale = author.locale or community.locale
+    reply = card(item, locale, with_buttons=False)
+    last = item.history[-1] if item.history else None
+    reply.text = Msg(
+        "agenda.notice_status",
+        {
+            "title": item.title,
+            "status": translate(locale, f"agenda.statuses.{item.status}"),
+            "reason": last.reason if last else "",
+        },
+    )
+    reply.locale = locale
+    await platform.send_dm(community.platform_id, author.platform_id, reply)
+
+
+JOBS = {"agenda.publish": publish_job, "agenda.notify": notify_job}

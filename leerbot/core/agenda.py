@@ -1,0 +1,674 @@
+"""The development agenda (ontwikkelagenda): members propose points (named or anonymous),
+the community supports and discusses them, coordinators move them forward with a reason
+for every step, merge duplicates, and export summaries for their organisations.
+
+Anonymous points have no author at all (not even in the audit trail). When a member deletes
+their data, their named points become anonymous and their support is removed: the
+community keeps the agenda, not the person.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leerbot import scheduling
+from leerbot.config import Settings
+from leerbot.core import audit
+from leerbot.core.actor import Actor
+from leerbot.core.community import find_site
+from leerbot.core.errors import Conflict, NotFound, ValidationFailed
+from leerbot.core.permissions import Standing, register_rule, require
+from leerbot.core.themes import load_themes
+from leerbot.core.validation import clean_text
+from leerbot.db.models import (
+    AgendaItem,
+    AgendaLink,
+    AgendaStatusChange,
+    AgendaSupport,
+    Member,
+    Site,
+)
+
+PROPOSE = "agenda.propose"
+VIEW = "agenda.view"
+MANAGE = "agenda.manage"
+EXPORT = "agenda.export"
+register_rule(PROPOSE, Standing.MEMBER)
+register_rule(VIEW, Standing.MEMBER)
+register_rule(MANAGE, Standing.COORDINATOR)
+register_rule(EXPORT, Standing.COORDINATOR)
+
+KINDS = ("knelpunt", "ambitie", "dilemma", "wens", "ondersteuningsbehoefte")
+LEVELS = ("institutioneel", "organisatie", "interpersoonlijk")
+STATUSES = ("nieuw", "besproken", "in_uitvoering", "afgerond", "geparkeerd")
+TRANSITIONS = {
+    "nieuw": {"besproken", "in_uitvoering", "geparkeerd"},
+    "besproken": {"in_uitvoering", "afgerond", "geparkeerd"},
+    "in_uitvoering": {"afgerond", "geparkeerd", "besproken"},
+    "geparkeerd": {"nieuw", "besproken", "in_uitvoering"},
+    "afgerond": {"in_uitvoering"},
+}
+MAX_TITLE, MAX_DESCRIPTION, MAX_REASON = 100, 2000, 300
+PAGE_SIZE = 5
+LINK_TYPES = ("session", "practice")
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    when: datetime
+    from_status: str | None
+    to_status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    title: str
+    description: str
+    theme: str
+    kind: str
+    level: str
+    site: str | None
+    author: str | None
+    anonymous: bool
+    status: str
+    support_count: int
+    supported_by_me: bool
+    created_at: datetime
+    merged_into: int | None
+    history: tuple[HistoryStep, ...] = ()
+    links: tuple[tuple[str, int], ...] = ()
+    channel_id: str | None = None
+    message_id: str | None = None
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    theme: str | None = None
+    status: str | None = None
+    site: str | None = None
+    kind: str | None = None
+    sort: str = "support"  # support | date
+
+
+@dataclass
+class Page:
+    items: list[ItemView]
+    page: int
+    pages: int
+    total: int
+
+
+def _choice(value: str | None, allowed: tuple[str, ...] | dict[str, object], field: str) -> str:
+    if value not in allowed:
+        raise ValidationFailed("errors.bad_choice", field=field, choices=", ".join(allowed))
+    return value
+
+
+async def _item(db: AsyncSession, actor: Actor | None, item_id: int) -> AgendaItem:
+    item = await db.get(AgendaItem, item_id)
+    if item is None or (actor is not None and item.community_id != actor.community_id):
+        raise NotFound("errors.agenda_not_found", number=item_id)
+    return item
+
+
+async def view(db: AsyncSession, actor: Actor | None, item_id: int) -> ItemView:
+    item = await _item(db, actor, item_id)
+    author = None
+    if item.author_id is not None and not item.anonymous:
+        author = await db.scalar(select(Member.display_name).where(Member.id == item.author_id))
+    site = (
+        await db.scalar(select(Site.name).where(Site.id == item.site_id)) if item.site_id else None
+    )
+    mine = False
+    if actor is not None:
+        mine = bool(
+            await db.scalar(
+                select(AgendaSupport.id).where(
+                    AgendaSupport.item_id == item.id, AgendaSupport.member_id == actor.member_id
+                )
+            )
+        )
+    history = tuple(
+        HistoryStep(c.created_at, c.from_status, c.to_status, c.reason)
+        for c in await db.scalars(
+            select(AgendaStatusChange)
+            .where(AgendaStatusChange.item_id == item.id)
+            .order_by(AgendaStatusChange.created_at, AgendaStatusChange.id)
+        )
+    )
+    links = tuple(
+        (link.target_type, link.target_id)
+        for link in await db.scalars(
+            select(AgendaLink).where(AgendaLink.item_id == item.id).order_by(AgendaLink.id)
+        )
+    )
+    return ItemView(
+        id=item.id,
+        title=item.title,
+        description=item.description,
+        theme=item.theme,
+        kind=item.kind,
+        level=item.level,
+        site=site,
+        author=author,
+        anonymous=item.anonymous,
+        status=item.status,
+        support_count=item.support_count,
+        supported_by_me=mine,
+        created_at=item.created_at,
+        merged_into=item.merged_into_id,
+        history=history,
+        links=links,
+        channel_id=item.channel_id,
+        message_id=item.message_id,
+        thread_id=item.thread_id,
+    )
+
+
+async def _publish(db: AsyncSession, item: AgendaItem) -> None:
+    await scheduling.schedule(
+        db,
+        community_id=item.community_id,
+        kind="agenda.publish",
+        key=f"agenda:{item.id}:publish:{uuid.uuid4().hex}",
+        due_at=datetime.now(UTC),
+        payload={"item_id": item.id},
+        grace=timedelta(days=7),
+    )
+
+
+async def propose(
+    db: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    *,
+    title: str,
+    description: str,
+    theme: str,
+    kind: str,
+    level: str,
+    site: str | None = None,
+    anonymous: bool = False,
+) -> ItemView:
+    require(actor, PROPOSE)
+    clean_title = clean_text(title, field="title", max_length=MAX_TITLE)
+    clean_description = clean_text(description, field="description", max_length=MAX_DESCRIPTION)
+    _choice(theme, load_themes(settings.content_dir), "theme")
+    _choice(kind, KINDS, "kind")
+    _choice(level, LEVELS, "level")
+    site_row = await find_site(db, actor, site) if site else None
+    item = AgendaItem(
+        community_id=actor.community_id,
+        title=clean_title,
+        description=clean_description,
+        theme=theme,
+        kind=kind,
+        level=level,
+        site_id=site_row.id if site_row else None,
+        author_id=None if anonymous else actor.member_id,
+        anonymous=anonymous,
+        status="nieuw",
+        support_count=0,
+    )
+    db.add(item)
+    await db.flush()
+    db.add(
+        AgendaStatusChange(
+            item_id=item.id, from_status=None, to_status="nieuw", reason="", changed_by_id=None
+        )
+    )
+    if not anonymous:
+        await audit.record(db, actor, "agenda.proposed", "agenda_item", item.id)
+    await _publish(db, item)
+    return await view(db, actor, item.id)
+
+
+async def support(db: AsyncSession, actor: Actor, item_id: int, on: bool = True) -> ItemView:
+    """Support a point (once per member), or withdraw one's support."""
+    require(actor, PROPOSE)
+    item = await _item(db, actor, item_id)
+    if item.merged_into_id is not None:
+        raise ValidationFailed("errors.agenda_merged", number=item.merged_into_id)
+    if on:
+        try:
+            async with db.begin_nested():
+                db.add(AgendaSupport(item_id=item.id, member_id=actor.member_id))
+        except IntegrityError:
+            raise Conflict("errors.already_supported") from None
+        delta = 1
+    else:
+        existing = await db.scalar(
+            select(AgendaSupport).where(
+                AgendaSupport.item_id == item.id, AgendaSupport.member_id == actor.member_id
+            )
+        )
+        if existing is None:
+            raise ValidationFailed("errors.not_supported")
+        await db.delete(existing)
+        delta = -1
+    await db.execute(
+        update(AgendaItem)
+        .where(AgendaItem.id == item.id)
+        .values(support_count=AgendaItem.support_count + delta)
+    )
+    await db.refresh(item, ["support_count"])
+    await _publish(db, item)
+    return await view(db, actor, item.id)
+
+
+async def set_status(
+    db: AsyncSession, actor: Actor, item_id: int, status: str, reason: str
+) -> ItemView:
+    require(actor, MANAGE)
+    item = await _item(db, actor, item_id)
+    _choice(status, STATUSES, "status")
+    clean_reason = clean_text(reason, field="reason", max_length=MAX_REASON)
+    if status == item.status:
+        raise ValidationFailed("errors.status_unchanged", status=status)
+    if status not in TRANSITIONS[item.status]:
+        raise ValidationFailed(
+            "errors.status_not_allowed",
+            current=item.status,
+            status=status,
+            allowed=", ".join(sorted(TRANSITIONS[item.status])),
+        )
+    db.add(
+        AgendaStatusChange(
+            item_id=item.id,
+            from_status=item.status,
+            to_status=status,
+            reason=clean_reason or "",
+            changed_by_id=actor.member_id,
+        )
+    )
+    previous, item.status = item.status, status
+    await audit.record(
+        db, actor, "agenda.status", "agenda_item", item.id, from_status=previous, to_status=status
+    )
+    await _publish(db, item)
+    if item.author_id is not None and not item.anonymous:
+        await scheduling.schedule(
+            db,
+            community_id=item.community_id,
+            kind="agenda.notify",
+            key=f"agenda:{item.id}:notify:{uuid.uuid4().hex}",
+            due_at=datetime.now(UTC),
+            payload={"item_id": item.id},
+            grace=timedelta(days=2),
+        )
+    return await view(db, actor, item.id)
+
+
+async def link(
+    db: AsyncSession, actor: Actor, item_id: int, target_type: str, target_id: int
+) -> ItemView:
+    require(actor, MANAGE)
+    item = await _item(db, actor, item_id)
+    _choice(target_type, LINK_TYPES, "link_type")
+    if target_type == "session":
+        from leerbot.core import sessions
+
+        await sessions.view(db, actor, target_id)  # raises NotFound for an unknown session
+    try:
+        async with db.begin_nested():
+            db.add(AgendaLink(item_id=item.id, target_type=target_type, target_id=target_id))
+    except IntegrityError:
+        raise Conflict("errors.already_linked") from None
+    await audit.record(
+        db, actor, "agenda.linked", "agenda_item", item.id, target=f"{target_type}:{target_id}"
+    )
+    return await view(db, actor, item.id)
+
+
+async def linked_items(
+    db: AsyncSession, actor: Actor, target_type: str, target_id: int
+) -> list[ItemView]:
+    """The agenda points that refer to a session or practice (they show them back)."""
+    require(actor, VIEW)
+    ids = list(
+        await db.scalars(
+            select(AgendaLink.item_id)
+            .join(AgendaItem, AgendaItem.id == AgendaLink.item_id)
+            .where(
+                AgendaLink.target_type == target_type,
+                AgendaLink.target_id == target_id,
+                AgendaItem.community_id == actor.community_id,
+            )
+            .order_by(AgendaLink.item_id)
+        )
+    )
+    return [await view(db, actor, i) for i in ids]
+
+
+async def merge(
+    db: AsyncSession, actor: Actor, source_id: int, target_id: int, reason: str
+) -> ItemView:
+    """Merge `source` into `target`: its support moves over (nobody counted twice), its
+    links too, and its history says where it went."""
+    require(actor, MANAGE)
+    if source_id == target_id:
+        raise ValidationFailed("errors.merge_self")
+    source = await _item(db, actor, source_id)
+    target = await _item(db, actor, target_id)
+    if source.merged_into_id is not None or target.merged_into_id is not None:
+        raise ValidationFailed("errors.agenda_merged", number=source.merged_into_id or target.id)
+    clean_reason = clean_text(reason, field="reason", max_length=MAX_REASON)
+    already = select(AgendaSupport.member_id).where(AgendaSupport.item_id == target.id)
+    moved = await db.execute(
+        update(AgendaSupport)
+        .where(AgendaSupport.item_id == source.id, AgendaSupport.member_id.not_in(already))
+        .values(item_id=target.id)
+    )
+    await db.execute(AgendaSupport.__table__.delete().where(AgendaSupport.item_id == source.id))
+    target_links = {
+        (t, i)
+        for t, i in (
+            await db.execute(
+                select(AgendaLink.target_type, AgendaLink.target_id).where(
+                    AgendaLink.item_id == target.id
+                )
+            )
+        ).all()
+    }
+    for existing in await db.scalars(select(AgendaLink).where(AgendaLink.item_id == source.id)):
+        if (existing.target_type, existing.target_id) in target_links:
+            await db.delete(existing)
+        else:
+            existing.item_id = target.id
+    target.support_count = int(
+        await db.scalar(
+            select(func.count(AgendaSupport.id)).where(AgendaSupport.item_id == target.id)
+        )
+        or 0
+    )
+    source.support_count = 0
+    source.merged_into_id = target.id
+    db.add(
+        AgendaStatusChange(
+            item_id=source.id,
+            from_status=source.status,
+            to_status=source.status,
+            reason=clean_reason or "",
+            changed_by_id=actor.member_id,
+        )
+    )
+    await audit.record(
+        db,
+        actor,
+        "agenda.merged",
+        "agenda_item",
+        source.id,
+        into=target.id,
+        supports_moved=int(moved.rowcount or 0),
+    )  # type: ignore[attr-defined]
+    await _publish(db, source)
+    await _publish(db, target)
+    return await view(db, actor, target.id)
+
+
+async def listing(
+    db: AsyncSession, actor: Actor, filters: Filters, page: int = 1, page_size: int = PAGE_SIZE
+) -> Page:
+    require(actor, VIEW)
+    query = select(AgendaItem.id).where(
+        AgendaItem.community_id == actor.community_id, AgendaItem.merged_into_id.is_(None)
+    )
+    if filters.theme:
+        query = query.where(AgendaItem.theme == filters.theme)
+    if filters.status:
+        query = query.where(AgendaItem.status == _choice(filters.status, STATUSES, "status"))
+    if filters.kind:
+        query = query.where(AgendaItem.kind == _choice(filters.kind, KINDS, "kind"))
+    if filters.site:
+        site = await find_site(db, actor, filters.site)
+        query = query.where(AgendaItem.site_id == site.id)
+    total = int(await db.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    pages = max(1, (total + page_size - 1) // page_size)
+    page = min(max(1, page), pages)
+    order = (
+        (AgendaItem.support_count.desc(), AgendaItem.id.desc())
+        if filters.sort == "support"
+        else (AgendaItem.created_at.desc(), AgendaItem.id.desc())
+    )
+    ids = list(
+        await db.scalars(query.order_by(*order).offset((page - 1) * page_size).limit(page_size))
+    )
+    return Page([await view(db, actor, i) for i in ids], page, pages, total)
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportPoint:
+    id: int
+    title: str
+    description: str
+    theme: str
+    kind: str
+    level: str
+    site: str
+    author: str
+    status: str
+    support: int
+    created: date
+    history: list[tuple[date, str, str, str]]
+
+
+@dataclass
+class AgendaReport:
+    community: str
+    start: date | None
+    end: date | None
+    site: str | None
+    theme: str | None
+    threshold: int
+    themes: list[tuple[str, str]]  # key, name
+    by_theme_status: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_site: dict[str, int] = field(default_factory=dict)
+    top: list[ReportPoint] = field(default_factory=list)
+    changes: list[tuple[date, int, str, str, str, str]] = field(default_factory=list)
+    points: list[ReportPoint] = field(default_factory=list)
+
+    def small(self, count: int) -> str:
+        """Counts below the threshold are shown as "< N": small groups identify people."""
+        return f"< {self.threshold}" if 0 < count < self.threshold else str(count)
+
+
+async def report(
+    db: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    site: str | None = None,
+    theme: str | None = None,
+    locale: str = "nl",
+) -> AgendaReport:
+    """The data of a coordinator's export; the same for every format and front end."""
+    require(actor, EXPORT)
+    from leerbot.db.models import Community
+
+    themes = load_themes(settings.content_dir)
+    if theme is not None:
+        _choice(theme, themes, "theme")
+    if start and end and end < start:
+        raise ValidationFailed("errors.period_reversed")
+    community = await db.get(Community, actor.community_id)
+    query = select(AgendaItem).where(
+        AgendaItem.community_id == actor.community_id, AgendaItem.merged_into_id.is_(None)
+    )
+    site_name = None
+    if site:
+        site_row = await find_site(db, actor, site)
+        query = query.where(AgendaItem.site_id == site_row.id)
+        site_name = site_row.name
+    if theme:
+        query = query.where(AgendaItem.theme == theme)
+    tz = settings.tz
+    if end:
+        query = query.where(AgendaItem.created_at < _day_start(end + timedelta(days=1), tz))
+    items = list(await db.scalars(query.order_by(AgendaItem.id)))
+    site_names = dict((await db.execute(select(Site.id, Site.name))).all())
+    authors = dict(
+        (
+            await db.execute(
+                select(Member.id, Member.display_name).where(
+                    Member.community_id == actor.community_id
+                )
+            )
+        ).all()
+    )
+    changes_rows = (
+        (
+            await db.execute(
+                select(AgendaStatusChange)
+                .where(AgendaStatusChange.item_id.in_([i.id for i in items]))
+                .order_by(AgendaStatusChange.created_at, AgendaStatusChange.id)
+            )
+        )
+        .scalars()
+        .all()
+        if items
+        else []
+    )
+    history: dict[int, list[tuple[date, str, str, str]]] = {}
+    out = AgendaReport(
+        community=community.name if community else "",
+        start=start,
+        end=end,
+        site=site_name,
+        theme=theme,
+        threshold=settings.privacy.small_number_threshold,
+        themes=[(k, t.name(locale)) for k, t in themes.items()],
+    )
+    for change in changes_rows:
+        day = change.created_at.astimezone(tz).date()
+        history.setdefault(change.item_id, []).append(
+            (day, change.from_status or "", change.to_status, change.reason)
+        )
+        in_period = (start is None or day >= start) and (end is None or day <= end)
+        if in_period and change.from_status is not None:
+            title = next(i.title for i in items if i.id == change.item_id)
+            out.changes.append(
+                (day, change.item_id, title, change.from_status, change.to_status, change.reason)
+            )
+    for item in items:
+        point = ReportPoint(
+            id=item.id,
+            title=item.title,
+            description=item.description,
+            theme=themes[item.theme].name(locale) if item.theme in themes else item.theme,
+            kind=item.kind,
+            level=item.level,
+            site=site_names.get(item.site_id, "") or "",
+            author=""
+            if item.anonymous or item.author_id is None
+            else authors.get(item.author_id, ""),
+            status=item.status,
+            support=item.support_count,
+            created=item.created_at.astimezone(tz).date(),
+            history=history.get(item.id, []),
+        )
+        out.points.append(point)
+        row = out.by_theme_status.setdefault(point.theme, dict.fromkeys(STATUSES, 0))
+        row[item.status] += 1
+        out.by_site[point.site or "-"] = out.by_site.get(point.site or "-", 0) + 1
+    out.top = sorted(out.points, key=lambda p: (-p.support, p.id))[:10]
+    return out
+
+
+def _day_start(day: date, tz: object) -> datetime:
+    return datetime.combine(day, datetime.min.time()).replace(tzinfo=tz).astimezone(UTC)  # type: ignore[arg-type]
+
+
+# --- data rights -------------------------------------------------------------------------
+
+
+async def _count_data(db: AsyncSession, member: Member) -> dict[str, int]:
+    named = await db.scalar(
+        select(func.count(AgendaItem.id)).where(
+            AgendaItem.author_id == member.id, AgendaItem.anonymous.is_(False)
+        )
+    )
+    supported = await db.scalar(
+        select(func.count(AgendaSupport.id)).where(AgendaSupport.member_id == member.id)
+    )
+    return {"points": int(named or 0), "supports": int(supported or 0)}
+
+
+async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
+    points = await db.scalars(
+        select(AgendaItem).where(AgendaItem.author_id == member.id, AgendaItem.anonymous.is_(False))
+    )
+    supported = await db.execute(
+        select(AgendaItem.id, AgendaItem.title)
+        .join(AgendaSupport, AgendaSupport.item_id == AgendaItem.id)
+        .where(AgendaSupport.member_id == member.id)
+    )
+    return {
+        "points": [
+            {
+                "number": p.id,
+                "title": p.title,
+                "description": p.description,
+                "theme": p.theme,
+                "status": p.status,
+            }
+            for p in points
+        ],
+        "supported": [{"number": i, "title": t} for i, t in supported],
+    }
+
+
+async def _delete_data(db: AsyncSession, member: Member) -> None:
+    supported = list(
+        await db.scalars(select(AgendaSupport.item_id).where(AgendaSupport.member_id == member.id))
+    )
+    await db.execute(AgendaSupport.__table__.delete().where(AgendaSupport.member_id == member.id))
+    for item_id in supported:
+        await db.execute(
+            update(AgendaItem)
+            .where(AgendaItem.id == item_id)
+            .values(support_count=AgendaItem.support_count - 1)
+        )
+    await db.execute(
+        update(AgendaItem)
+        .where(AgendaItem.author_id == member.id)
+        .values(author_id=None, anonymous=True)
+    )
+    await db.execute(
+        update(AgendaStatusChange)
+        .where(AgendaStatusChange.changed_by_id == member.id)
+        .values(changed_by_id=None)
+    )
+
+
+def _register_data_handler() -> None:
+    from leerbot.core import privacy
+
+    privacy.register(
+        privacy.DataHandler(
+            name="agenda",
+            tables=("agenda_items", "agenda_supports", "agenda_status_changes"),
+            summary_key="privacy.summary.agenda",
+            count=_count_data,
+            export=_export_data,
+            delete=_delete_data,
+            delete_note_key="privacy.delete_note.agenda",
+            order=30,
+        )
+    )
+
+
+_register_data_handler()
