@@ -227,7 +227,7 @@ def _encode(filters: core.Filters) -> str:
 
 
 def _decode(text: str) -> core.Filters:
-    theme, status, kind, sort = (text.split(",") + ["", "", "", "s"])[:4]
+    theme, status, kind, sort = [*text.split(","), "", "", "", "s"][:4]
     return core.Filters(
         theme=theme or None,
         status=status or None,

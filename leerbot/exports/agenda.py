@@ -101,7 +101,10 @@ def _docx(data: AgendaReport, locale: str) -> bytes:
     from docx.shared import Pt
 
     t = _t(locale)
-    status_name = _context(data, locale)["status_name"]
+
+    def status_name(status: str) -> str:
+        return translate(locale, f"agenda.statuses.{status}")
+
     doc = Document()
     doc.core_properties.title = t("title", community=data.community)
     doc.core_properties.author = "leerbot"
@@ -115,7 +118,7 @@ def _docx(data: AgendaReport, locale: str) -> bytes:
     header = table.rows[0].cells
     header[0].text = t("theme")
     for n, status in enumerate(STATUSES, 1):
-        header[n].text = status_name(status)  # type: ignore[operator]
+        header[n].text = status_name(status)
     for theme, row in data.by_theme_status.items():
         cells = table.add_row().cells
         cells[0].text = theme
@@ -127,7 +130,7 @@ def _docx(data: AgendaReport, locale: str) -> bytes:
     doc.add_heading(t("top"), level=1)
     for p in data.top:
         doc.add_paragraph(
-            t("top_line", title=p.title, support=p.support, status=status_name(p.status)),  # type: ignore[operator]
+            t("top_line", title=p.title, support=p.support, status=status_name(p.status)),
             style="List Number",
         )
     doc.add_heading(t("changes"), level=1)
@@ -143,7 +146,7 @@ def _docx(data: AgendaReport, locale: str) -> bytes:
                 old=status_name(old),
                 new=status_name(new),
                 reason=reason,
-            ),  # type: ignore[operator]
+            ),
             style="List Bullet",
         )
     doc.add_heading(t("points"), level=1)
@@ -161,7 +164,7 @@ def _docx(data: AgendaReport, locale: str) -> bytes:
         for p in points:
             cells = table.add_row().cells
             cells[0].text = f"#{p.id} {p.title}\n{p.description}"
-            cells[1].text = status_name(p.status)  # type: ignore[operator]
+            cells[1].text = status_name(p.status)
             cells[2].text = str(p.support)
             cells[3].text = p.site or "-"
         for paragraph in doc.paragraphs[-1:]:
