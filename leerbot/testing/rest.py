@@ -666,11 +666,9 @@ async def interaction_callback(ctx: Ctx) -> Result:
             "response_message_loading": bool(message.flags & LOADING),
             "response_message_ephemeral": message.ephemeral,
         })
-        result["resource"] = {"type": kind, "message": fake._message_payload(message)}
-    else:
-        result["resource"] = {"type": kind}
-        if kind == 9:
-            result.pop("resource")
+        if kind in (4, 7):
+            # The document defines a resource only for these (and 12, activities).
+            result["resource"] = {"type": kind, "message": fake._message_payload(message)}
     return 200, result
 
 
