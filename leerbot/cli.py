@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import json
 import logging
@@ -67,6 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("status", help="show the database's schema version")
 
     commands.add_parser("check-config", help="print the resolved configuration, secrets masked")
+
+    export = commands.add_parser("export", help="export for coordinators (written to a file)")
+    export_kinds = export.add_subparsers(dest="export_kind", metavar="WHAT")
+    agenda = export_kinds.add_parser("agenda", help="the development agenda")
+    agenda.add_argument("--format", choices=["md", "html", "csv", "docx"], default="md")
+    agenda.add_argument("--van", "--from", dest="start", metavar="YYYY-MM-DD")
+    agenda.add_argument("--tot", "--to", dest="end", metavar="YYYY-MM-DD")
+    agenda.add_argument("--site", help="only this pilot site")
+    agenda.add_argument("--thema", "--theme", dest="theme", help="only this theme (key)")
+    agenda.add_argument("--lang", choices=["nl", "en"], help="language of the export")
+    agenda.add_argument("--community", help="server id or name (needed with several)")
+    agenda.add_argument("--out", metavar="FILE", help="file to write (default: a name in .)")
     return parser
 
 
@@ -117,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "console":
         _configure_logging(settings, quiet_console=True)
         return asyncio.run(_console(settings, args))
+    if args.command == "export":
+        if args.export_kind != "agenda":
+            parser.parse_args(["export", "--help"])
+            return EXIT_CONFIG
+        _configure_logging(settings, quiet_console=False)
+        return asyncio.run(_export_agenda(settings, args))
     if args.command == "run":
         _configure_logging(settings, quiet_console=False)
         return asyncio.run(_run(settings, locale))
@@ -199,6 +218,56 @@ async def _console(settings: Settings, args: argparse.Namespace) -> int:
             translate(locale, "console.script_failures", count=failures), EXIT_FAILED_COMMANDS
         )
     return EXIT_OK
+
+
+async def _export_agenda(settings: Settings, args: argparse.Namespace) -> int:
+    """The same export as `/agenda export`, made by the same function, as a coordinator."""
+    from sqlalchemy import or_, select
+
+    from leerbot.app import open_app
+    from leerbot.chat.agenda import export_report
+    from leerbot.chat.context import Context
+    from leerbot.core.actor import system_actor
+    from leerbot.core.errors import LeerbotError
+    from leerbot.db import migrate
+    from leerbot.db.models import Community
+
+    locale = args.lang or settings.default_locale
+    try:
+        async with open_app(settings) as app, app.sessionmaker() as db:
+            query = select(Community)
+            if args.community:
+                query = query.where(
+                    or_(Community.platform_id == args.community, Community.name == args.community)
+                )
+            found = list(await db.scalars(query.order_by(Community.id)))
+            if len(found) != 1:
+                names = ", ".join(f"{c.name} ({c.platform_id})" for c in found) or "-"
+                return _fail(
+                    translate(locale, "cli.export_pick_community", names=names), EXIT_CONFIG
+                )
+            community = found[0]
+            actor = dataclasses.replace(system_actor(community.id), locale=locale)
+            ctx = Context(db=db, actor=actor, community=community, settings=settings)
+            try:
+                name, data = await export_report(
+                    ctx, args.format, args.start, args.end, args.site, args.theme
+                )
+            except LeerbotError as exc:
+                from leerbot.chat.dispatch import error_reply
+                from leerbot.chat.reply import render
+
+                reply = error_reply(exc, locale)
+                return _fail(render(reply.text, locale), EXIT_CONFIG)
+    except migrate.DatabaseTooNew as exc:
+        return _fail(translate(locale, "cli.db_too_new", revision=exc.revision), EXIT_DATABASE)
+    await asyncio.to_thread(_write_file, Path(args.out or name), data, locale)
+    return EXIT_OK
+
+
+def _write_file(target: Path, data: bytes, locale: str) -> None:
+    target.write_bytes(data)
+    print(translate(locale, "cli.export_written", path=str(target), size=len(data)))
 
 
 def _ask(prompt: str) -> str | None:

@@ -108,3 +108,46 @@ async def test_session_sign_ups_are_exported_and_deleting_frees_the_place(app: A
         after = await sessions.view(db, None, item.id)
     assert after.yes_count == 2 and after.waitlist_count == 0
     assert "Sanne" not in after.listed_names and "Eva" in after.listed_names
+
+
+async def test_deleting_makes_named_agenda_points_anonymous_and_removes_support(
+    app: App,
+) -> None:
+    from leerbot.core import agenda
+
+    anna = await actor_for(app.sessionmaker, "Anna")
+    bram = await actor_for(app.sessionmaker, "Bram")
+    async with app.sessionmaker() as db, db.begin():
+        own = await agenda.propose(
+            db,
+            anna,
+            app.settings,
+            title="Mijn punt",
+            description="D",
+            theme="doorgroei",
+            kind="ambitie",
+            level="organisatie",
+        )
+        other = await agenda.propose(
+            db,
+            bram,
+            app.settings,
+            title="Ander punt",
+            description="D",
+            theme="doorgroei",
+            kind="wens",
+            level="organisatie",
+        )
+    async with app.sessionmaker() as db, db.begin():
+        await agenda.support(db, anna, other.id)
+    async with app.sessionmaker() as db:
+        exported = json.loads(await privacy.export(db, anna))["data"]["agenda"]
+    assert [p["title"] for p in exported["points"]] == ["Mijn punt"]
+    assert [s["title"] for s in exported["supported"]] == ["Ander punt"]
+    async with app.sessionmaker() as db, db.begin():
+        await privacy.delete(db, anna)
+    async with app.sessionmaker() as db:
+        kept = await agenda.view(db, None, own.id)
+        supported = await agenda.view(db, None, other.id)
+    assert kept.title == "Mijn punt" and kept.author is None and kept.anonymous
+    assert supported.support_count == 0
