@@ -133,7 +133,10 @@ class LeerbotClient(discord.Client):
             return
         self._was_ready = True
         for hook in self.ready_hooks:
-            await hook()
+            try:
+                await hook()
+            except Exception:
+                log.exception("a start-up task failed; the bot answers, but check the log")
 
     # --- interactions --------------------------------------------------------------------
 
