@@ -96,3 +96,17 @@ def test_no_stigmatising_words() -> None:
         text = path.read_text(encoding="utf-8").lower()
         offenders += [f"{path.name}: {w}" for w in FORBIDDEN if re.search(w, text)]
     assert not offenders, offenders
+
+
+def test_shipped_question_banks_load_with_sources_and_fit_one_round() -> None:
+    from leerbot.core.questions import load_banks
+    from leerbot.core.reflections import MAX_QUESTIONS
+
+    banks = load_banks()
+    assert {"zwart-vier-vragen", "na-intervisie", "samenwerking", "dialoogthemas"} <= set(banks)
+    assert any(key.startswith("live-") for key in banks)
+    for bank in banks.values():
+        assert len(bank.questions) <= MAX_QUESTIONS, bank.id
+        for question in bank.questions:
+            assert re.match(r"^(algemene praktijk|00[0-4]:\d+)", question.source), question.id
+            assert question.nl.endswith("?") and question.en.endswith("?"), question.id
