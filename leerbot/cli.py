@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from leerbot import __version__
-from leerbot.config import ConfigError, Settings, load_settings, masked
+from leerbot.config import ConfigError, Settings, check_content, load_settings, masked
 from leerbot.i18n import translate
 
 EXIT_OK = 0
@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     try:
         settings = load_settings(args.config)
+        check_content(settings)
     except ConfigError as exc:
         return _fail(str(exc), EXIT_CONFIG)
     locale = settings.default_locale

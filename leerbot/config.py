@@ -175,3 +175,20 @@ def _mask_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "********"
+
+
+def check_content(settings: Settings) -> None:
+    """Load the community content (question banks, themes, intervisie methods) once at
+    start, so a malformed file stops the program with its name and line."""
+    from leerbot.core.methods import MethodFileError, load_methods
+    from leerbot.core.questions import QuestionBankError, load_banks
+    from leerbot.core.themes import ThemeFileError, load_themes
+
+    try:
+        load_banks(settings.content_dir)
+        load_themes(settings.content_dir)
+        load_methods(settings.content_dir)
+    except (QuestionBankError, ThemeFileError, MethodFileError) as exc:
+        raise ConfigError(str(exc)) from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"content could not be read: {exc}") from None

@@ -93,3 +93,17 @@ def test_environment_supplies_secrets_and_check_config_masks_them(
     assert "super-secret-token" not in out and "hunter2" not in out
     assert "postgresql+asyncpg://bot:***@db/leerbot" in out
     assert '"token": "********"' in out
+
+
+def test_a_malformed_question_bank_in_content_dir_stops_the_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    content = tmp_path / "content"
+    (content / "questions").mkdir(parents=True)
+    bank = content / "questions" / "eigen.yaml"
+    bank.write_text("id: eigen\nsource: x\nquestions:\n  - id: een\n    nl: Vraag?\n",
+                    encoding="utf-8")
+    config = _write(tmp_path, f"content_dir: {content}\n")
+    assert main(["--config", str(config), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bank}:4:" in err and "'en'" in err and "Traceback" not in err
