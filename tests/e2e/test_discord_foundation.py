@@ -418,3 +418,36 @@ async def test_the_client_uses_no_privileged_intents(world: World) -> None:
     assert not world.client.intents.members and not world.client.intents.message_content
     assert session.intents == world.client.intents.value
     assert isinstance(world.client, LeerbotClient)
+
+
+# --- scheduled work ------------------------------------------------------------------------
+
+
+async def test_a_planned_session_appears_as_card_thread_and_event(settings: Settings) -> None:
+    async with discord_world(settings, scheduler=True) as world:
+        fake = world.fake
+        await setup_community(world)
+        planned = await fake.slash(
+            world.admin,
+            "sessie plannen",
+            titel="Intervisie @everyone",
+            start="morgen 19:30",
+            spraakkanaal=world.voice,
+        )
+        assert planned.ephemeral, seen(planned)
+        card = await fake.wait_for_message(world.sessions, existing=True)
+        assert "Intervisie @everyone" in seen(card)
+        assert not card.mentions_everyone()
+        assert [b["label"] for b in _buttons(card)][:1] == ["Ik kom"]
+        await fake.wait_until(lambda: fake.threads(world.sessions), what="the session thread")
+        events = await fake.wait_until(
+            lambda: fake.scheduled_events(world.guild), what="the scheduled event"
+        )
+        assert events[0].name == "Intervisie @everyone"
+        answer = await fake.click(card, "Ik kom", by=world.sanne)
+        assert answer.ephemeral and "Intervisie @everyone" in seen(answer)
+        assert not unexpected_errors(world)
+
+
+def _buttons(message: Message) -> list[dict[str, Any]]:
+    return [c for row in message.components for c in row.get("components", []) if c["type"] == 2]
