@@ -499,10 +499,18 @@ class FakeDiscord:
         event, self._event = self._event, asyncio.Event()
         event.set()
 
-    async def wait_until(self, predicate: Callable[[], T], timeout: float = 5.0,
-                         what: str = "a condition", *, check_clients: bool = True) -> T:
-        """Wait until ``predicate()`` is truthy, woken by every state change (no polling).
+    def notify(self) -> None:
+        """Wake every ``wait_until`` now (e.g. from a client event handler in a test)."""
+        self._changed()
 
+    async def wait_until(self, predicate: Callable[[], T], timeout: float = 5.0,
+                         what: str = "a condition", *, check_clients: bool = True,
+                         recheck: float = 0.05) -> T:
+        """Wait until ``predicate()`` is truthy.
+
+        Woken by every change of the fake's state; also re-checked every ``recheck``
+        seconds, because predicates may look at the client's or the bot's own state, which
+        changes without the fake knowing (discord.py runs event handlers as tasks).
         Fails fast when a new violation is recorded or a running client died or logged an
         error, with that as the reason, instead of running into the timeout.
         """
@@ -533,7 +541,7 @@ class FakeDiscord:
                 raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
             event = self._event
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
+                await asyncio.wait_for(event.wait(), min(remaining, recheck))
 
     # -- violations ----------------------------------------------------------------------
 
@@ -1025,11 +1033,15 @@ class FakeDiscord:
     def scheduled_events(self, guild: Guild) -> list[ScheduledEvent]:
         return [e for e in guild.scheduled_events.values() if not e.deleted]
 
-    async def wait_for_message(self, channel: Channel,
-                               predicate: Callable[[Message], bool] | None = None, *,
-                               timeout: float = 5.0, existing: bool = False,
-                               from_bot: bool = True) -> Message:
-        """The first message in ``channel`` (posted after this call unless ``existing``)."""
+    def wait_for_message(self, channel: Channel,
+                         predicate: Callable[[Message], bool] | None = None, *,
+                         timeout: float = 5.0, existing: bool = False,
+                         from_bot: bool = True) -> Awaitable[Message]:
+        """The first message in ``channel`` posted after this *call* (unless ``existing``).
+
+        Not a coroutine function on purpose: what exists is noted when it is called, so
+        ``waiter = fake.wait_for_message(chan)``, then act, then ``await waiter``.
+        """
         skip = set() if existing else {m.id for m in channel.messages}
 
         def found() -> Message | None:
@@ -1042,14 +1054,15 @@ class FakeDiscord:
                     return message
             return None
 
-        return await self.wait_until(found, timeout, f"a message in #{channel.name}")
+        where = f"#{channel.name}" if channel.name else "a DM"
+        return self.wait_until(found, timeout, f"a message in {where}")
 
-    async def wait_for_dm(self, member: Member | User,
-                          predicate: Callable[[Message], bool] | None = None, *,
-                          timeout: float = 5.0, existing: bool = False) -> Message:
-        """The first DM the bot sends ``member`` (after this call unless ``existing``)."""
-        return await self.wait_for_message(self.dm_channel(member), predicate,
-                                           timeout=timeout, existing=existing)
+    def wait_for_dm(self, member: Member | User,
+                    predicate: Callable[[Message], bool] | None = None, *,
+                    timeout: float = 5.0, existing: bool = False) -> Awaitable[Message]:
+        """The first DM the bot sends ``member`` after this call (unless ``existing``)."""
+        return self.wait_for_message(self.dm_channel(member), predicate,
+                                     timeout=timeout, existing=existing)
 
 
 ALL_PERMS_CHANNEL = discord.Permissions.all().value

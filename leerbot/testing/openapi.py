@@ -59,11 +59,28 @@ KNOWN_QUIRKS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
 ]
 
 
+# Whole-schema replacements: (schema name, replacement, reason).
+SCHEMA_QUIRKS: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "SnowflakeType",
+        {"oneOf": [
+            {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "format": "snowflake"},
+            {"type": "integer", "minimum": 0, "maximum": 2**64 - 1},
+        ]},
+        "The document types snowflakes as strings, but the live API parses JSON integers as "
+        "snowflakes too (discord.py sends e.g. recipient_id, allowed_mentions.users and new "
+        "attachment ids as integers, and Discord accepts them).",
+    ),
+]
+
+
 @cache
 def load_document() -> dict[str, Any]:
     """The parsed document with known quirks patched; cached for the process."""
     doc: dict[str, Any] = json.loads(DOCUMENT_PATH.read_text(encoding="utf-8"))
     schemas = doc["components"]["schemas"]
+    for name, replacement, _why in SCHEMA_QUIRKS:
+        schemas[name] = replacement
     for name, prop, patch, _reason in KNOWN_QUIRKS:
         target = schemas.get(name, {}).get("properties", {}).get(prop)
         if target is not None and "type" in target:
