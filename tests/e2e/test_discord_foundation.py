@@ -4,6 +4,8 @@ document. Each test asserts what a member would notice."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -413,6 +415,22 @@ async def test_a_missing_or_wrong_token_is_explained_without_showing_it(
     assert wrong not in caplog.text and wrong not in str(failed.value)
 
 
+async def test_run_discord_serves_and_starts_the_scheduled_work(settings: Settings) -> None:
+    configured = settings.model_copy(
+        update={"discord": DiscordSettings(token="fake-bot-token")}  # type: ignore[arg-type]
+    )
+    async with run_fake_discord() as fake, open_app(configured) as app:
+        task = asyncio.create_task(run_discord(app, guild_ready_timeout=0.01))
+        try:
+            await fake.wait_until(lambda: app.scheduler is not None, what="the scheduler")
+            assert fake.sync_count == 1 and fake.commands[None], "synced globally"
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        assert task.done()
+
+
 async def test_the_client_uses_no_privileged_intents(world: World) -> None:
     session = next(iter(world.fake.gateway.sessions.values()))
     assert not world.client.intents.members and not world.client.intents.message_content
@@ -446,6 +464,9 @@ async def test_a_planned_session_appears_as_card_thread_and_event(settings: Sett
         assert events[0].name == "Intervisie @everyone"
         answer = await fake.click(card, "Ik kom", by=world.sanne)
         assert answer.ephemeral and "Intervisie @everyone" in seen(answer)
+        assert "0 van 8 bezet" in seen(card)
+        await fake.wait_until(lambda: "1 van 8 bezet" in seen(card), what="the card updated")
+        assert len(fake.messages(world.sessions)) == 1, "edited in place, not posted again"
         assert not unexpected_errors(world)
 
 

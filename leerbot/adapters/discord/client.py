@@ -127,11 +127,11 @@ class LeerbotClient(discord.Client):
 
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))
-        if self.application_id is not None:
-            log.info("invite link: %s", invite_url(self.application_id))
         if self._was_ready:
             return
         self._was_ready = True
+        if self.application_id is not None:
+            log.info("invite link: %s", invite_url(self.application_id))
         for hook in self.ready_hooks:
             try:
                 await hook()
