@@ -260,7 +260,8 @@ class Gateway:
         for payload in session.sent:
             if payload["s"] > seq:
                 await conn.send(payload)
-        await self._send_dispatch(session, "RESUMED", None)
+        # Discord sends a _trace object here (discord.py writes into it, so it must be one).
+        await self._send_dispatch(session, "RESUMED", {"_trace": ["leerbot-fake-gateway"]})
         self.fake._changed()
         return session
 
