@@ -339,6 +339,18 @@ async def test_dms_with_buttons_reach_the_member_and_keep_working(world: World) 
     download = await world.fake.click(dm, "Download mijn gegevens", by=world.sanne.user)
     assert download.files and download.files[0].filename.endswith(".json")
 
+    # a member whose DMs are closed is reached in a private thread instead
+    thread_id = await platform.open_thread(
+        guild,
+        str(world.sessions.id),
+        "Herinnering voor Bram",
+        private=True,
+        member_platform_ids=(str(world.closed.id),),
+    )
+    (thread,) = world.fake.threads(world.sessions)
+    assert str(thread.id) == thread_id and thread.type == 12  # private thread
+    assert world.closed.id in thread.thread_members
+
     # a button in a DM that does not say which server it belongs to
     user = await world.client.fetch_user(world.kees.id)
     plain = message_for(
@@ -467,6 +479,14 @@ async def test_a_planned_session_appears_as_card_thread_and_event(settings: Sett
         assert "0 van 8 bezet" in seen(card)
         await fake.wait_until(lambda: "1 van 8 bezet" in seen(card), what="the card updated")
         assert len(fake.messages(world.sessions)) == 1, "edited in place, not posted again"
+
+        cancelled = await fake.slash(world.admin, "sessie annuleren", sessie=1)
+        assert cancelled.ephemeral, seen(cancelled)
+        await fake.wait_until(lambda: events[0].status == 4, what="the event cancelled")
+        await fake.wait_until(lambda: "gaat niet door" in seen(card), what="the card cancelled")
+        assert not _buttons(card), "no sign-up buttons on a cancelled session"
+        notice = await fake.wait_for_dm(world.sanne, existing=True)
+        assert "gaat niet door" in seen(notice)
         assert not unexpected_errors(world)
 
 
