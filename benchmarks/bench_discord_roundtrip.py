@@ -53,12 +53,53 @@ def bare_help_client() -> discord.Client:
 
 
 def leerbot_client_factory() -> ClientFactory | None:
-    """HOOK for the leerbot bot: return a factory for its discord.Client, or None.
+    """HOOK for the leerbot bot: its real client on a fresh, migrated SQLite database.
 
-    Wire it here once ``leerbot.adapters.discord`` offers a client factory (the bot must
-    sync its commands in ``setup_hook`` and answer the measured command, e.g. /help).
+    Every /help is a full unit of work (community, member, permission check, prompts), so
+    the figure includes the database, not just the Discord round-trip.
     """
-    return None
+    import tempfile
+    import threading
+
+    from leerbot.adapters.discord import LeerbotClient
+    from leerbot.chat import load_all
+    from leerbot.chat.dispatch import Dispatcher
+    from leerbot.config import load_settings
+    from leerbot.db import migrate
+    from leerbot.db.engine import create_engine, make_sessionmaker
+
+    directory = tempfile.mkdtemp(prefix="leerbot-bench-")
+    url = f"sqlite+aiosqlite:///{directory}/bench.db"
+    settings = load_settings(environ={"LEERBOT_DATABASE_URL": url})
+
+    async def upgrade() -> None:
+        engine = create_engine(url)
+        try:
+            await migrate.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    class BenchClient(LeerbotClient):
+        """Closes its database engine with the connection."""
+
+        engine: Any = None
+
+        async def close(self) -> None:
+            await super().close()
+            if self.engine is not None:
+                await self.engine.dispose()
+
+    def factory() -> discord.Client:
+        # Called inside the benchmark's event loop: migrate in a thread with its own loop.
+        worker = threading.Thread(target=asyncio.run, args=(upgrade(),))
+        worker.start()
+        worker.join()
+        engine = create_engine(url)
+        client = BenchClient(Dispatcher(make_sessionmaker(engine), settings, load_all()), settings)
+        client.engine = engine
+        return client
+
+    return factory
 
 
 def _community(fake: FakeDiscord) -> None:
