@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import aiohttp
 import discord
 import pytest
@@ -217,3 +219,40 @@ async def test_answer_after_three_seconds_fails_the_interaction(
         with pytest.raises(AssertionError, match="too late"):
             await fake_discord.slash(c.bob, "laat")
     assert any(r.status == 404 and r.response["code"] == 10062 for r in fake_discord.requests)
+
+
+async def test_files_in_responses_and_original_fetch_edit_delete(
+    fake_discord: FakeDiscord, c: Community
+) -> None:
+    client, tree = bare_client()
+    fetched: list[str] = []
+
+    @tree.command(name="export", description="Agenda als bestand")
+    async def export(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(
+            "Hier is de agenda", file=discord.File(io.BytesIO(b"BEGIN:VCALENDAR"), "agenda.ics"))
+        original = await interaction.original_response()
+        fetched.append(original.content)
+        await interaction.followup.send("En de notulen", ephemeral=True,
+                                        file=discord.File(io.BytesIO(b"notulen"), "n.txt"))
+        await interaction.edit_original_response(content="Hier is de agenda (v2)")
+
+    @tree.command(name="weg", description="Antwoord en haal het weer weg")
+    async def weg(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("even")
+        await interaction.delete_original_response()
+
+    client.setup_hook = lambda: tree.sync()  # type: ignore[method-assign]
+    async with fake_discord.running_client(client):
+        reply = await fake_discord.slash(c.alice, "export")
+        [notulen] = await reply.wait_for_followups(1)
+        await fake_discord.wait_until(lambda: reply.interaction.edits == 1, what="the edit")
+        assert [(f.filename, f.data) for f in reply.files] == [("agenda.ics", b"BEGIN:VCALENDAR")]
+        assert reply.content == "Hier is de agenda (v2)"
+        assert fetched == ["Hier is de agenda"]
+        assert notulen.ephemeral and notulen.attachments[0].data == b"notulen"
+
+        gone = await fake_discord.slash(c.alice, "weg")
+        await fake_discord.wait_until(lambda: gone.interaction.original.deleted, what="delete")
+        assert [m.content for m in fake_discord.messages(c.agenda)] == [
+            "Hier is de agenda (v2)"]
