@@ -66,7 +66,6 @@ def bot_permissions() -> discord.Permissions:
         send_messages_in_threads=True,
         embed_links=True,
         attach_files=True,
-        read_message_history=True,
         create_public_threads=True,
         create_private_threads=True,
         create_events=True,
