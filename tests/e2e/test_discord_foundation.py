@@ -264,6 +264,10 @@ async def test_help_in_dutch_and_english_hides_coordinator_commands(world: World
     assert "`/profile view`" in english
     assert "`/site add`" not in english and "`/leerbot setup`" not in english
 
+    # Kees types the English names his Discord shows him; the answers are English too
+    english_profile = await fake.slash(world.kees, "profile view")
+    assert "Profile of Kees" in seen(english_profile)
+
     admin = seen(await fake.slash(world.admin, "help"))
     assert "`/site toevoegen`" in admin and "`/leerbot setup`" in admin
 
