@@ -100,3 +100,16 @@ async def test_gateway_bot_hands_out_the_fake_address(fake_discord: FakeDiscord)
     async with fake_discord.running_client(client):
         assert client.shard_count == 1
     assert any(r.route == "GET /gateway/bot" for r in fake_discord.requests)
+
+
+async def test_member_chunks_are_served_when_the_client_asks(
+    fake_discord: FakeDiscord, c: Community
+) -> None:
+    intents = discord.Intents.default()
+    intents.members = True  # members but no presences: discord.py requests chunks (op 8)
+    client, _ = bare_client(intents)
+    async with fake_discord.running_client(client):
+        guild = client.get_guild(c.guild.id)
+        assert guild.chunked
+        assert {m.id for m in guild.members} >= {c.alice.id, c.bob.id, c.carol.id}
+    assert any(p["op"] == 8 for p in fake_discord.gateway.received)
