@@ -232,8 +232,12 @@ class Gateway:
             "user_settings": {},
             "_trace": ["[\"leerbot-fake-gateway\"]"],
         })
+        full = intents & GUILD_MEMBERS and intents & GUILD_PRESENCES
         for guild in guilds:
-            members = list(guild.members.values()) if intents & GUILD_MEMBERS else [
+            # Discord lists all members only with the members and presences intents and for
+            # a guild that is not large; otherwise just the bot (clients then request chunks).
+            small = len(guild.members) <= session.large_threshold
+            members = list(guild.members.values()) if full and small else [
                 m for m in guild.members.values() if m.user.id == fake.bot_user.id]
             await self._send_dispatch(session, "GUILD_CREATE", guild.to_payload(
                 members=members, large_threshold=session.large_threshold))
