@@ -56,6 +56,12 @@ class ReflectionSettings(_Section):
     window_days: int = Field(default=7, ge=1, le=60)
 
 
+class PracticeSettings(_Section):
+    digest: Literal["weekly", "monthly", "off"] = "weekly"
+    digest_weekday: int = Field(default=0, ge=0, le=6, description="0 = Monday")
+    digest_hour: int = Field(default=9, ge=0, le=23)
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: Path | None = None
@@ -73,6 +79,7 @@ class Settings(_Section):
     privacy: PrivacySettings = PrivacySettings()
     sessions: SessionSettings = SessionSettings()
     reflections: ReflectionSettings = ReflectionSettings()
+    practices: PracticeSettings = PracticeSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = Field(default=None, exclude=True)
 

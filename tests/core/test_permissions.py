@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leerbot.chat import load_all
-from leerbot.core import agenda, reflections, sessions
+from leerbot.core import agenda, practices, reflections, sessions
 from leerbot.core.actor import Actor, Function
 from leerbot.core.errors import PermissionDenied
 from leerbot.core.permissions import RULES, Action, may, require
@@ -36,6 +36,10 @@ EXPECTED: dict[str, tuple[bool, bool, bool]] = {
     agenda.VIEW: (True, True, True),
     agenda.MANAGE: (False, False, True),
     agenda.EXPORT: (False, False, True),
+    practices.SHARE: (True, True, True),
+    practices.VIEW: (True, True, True),
+    practices.MANAGE: (False, False, True),
+    practices.EXPORT: (False, False, True),
 }
 
 

@@ -12,9 +12,15 @@ from sqlalchemy.engine import Connection
 from leerbot.config import DEFAULT_DATABASE_URL
 from leerbot.db.engine import create_engine
 from leerbot.db.models import Base
+from leerbot.search.practices import is_index_table
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave the engine-specific full-text tables to the migrations that made them."""
+    return not (type_ == "table" and name is not None and is_index_table(name))
 
 
 def _configure(connection: Connection) -> None:
@@ -23,6 +29,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

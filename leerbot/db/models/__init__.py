@@ -3,6 +3,7 @@
 from leerbot.db.models.agenda import AgendaItem, AgendaLink, AgendaStatusChange, AgendaSupport
 from leerbot.db.models.base import Base, UTCDateTime, utcnow
 from leerbot.db.models.community import AuditEntry, Community, Member, Organisation, Site
+from leerbot.db.models.practices import Practice, PracticeLink, PracticeRevision
 from leerbot.db.models.reflections import (
     AnonymousAnswer,
     NamedAnswer,
@@ -33,6 +34,9 @@ __all__ = [
     "Member",
     "NamedAnswer",
     "Organisation",
+    "Practice",
+    "PracticeLink",
+    "PracticeRevision",
     "ReflectionPause",
     "ReflectionRound",
     "ReflectionSchedule",

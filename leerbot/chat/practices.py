@@ -1,0 +1,495 @@
+"""The practice log in chat: share (two short forms and a client check), search in Dutch,
+read, edit with history, withdraw, link, export — and the scheduled cards and digest."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from leerbot import scheduling
+from leerbot.chat.commands import Choice, Param, ParamType, registry
+from leerbot.chat.context import Context
+from leerbot.chat.formatting import when
+from leerbot.chat.reply import (
+    Attachment,
+    Button,
+    ButtonStyle,
+    Field,
+    Form,
+    FormField,
+    Reply,
+    UserText,
+)
+from leerbot.core import practices as core
+from leerbot.core.community import find_site
+from leerbot.core.themes import load_themes
+from leerbot.db.models import Community, Practice, Site
+from leerbot.exports import practices as exports
+from leerbot.i18n import Msg, translate
+
+NUMBER = Param("nummer", "number", ParamType.INTEGER, required=True, min_value=1)
+PART_ONE = ("context", "what_we_do", "expert_role", "why_it_works")
+PART_TWO = ("result", "pitfalls", "conditions", "funding")
+LEVEL_CHOICES = tuple(Choice(k, k, translate("en", f"agenda.levels.{k}")) for k in core.LEVELS)
+MAX_QUERY = 80
+
+
+def _theme_choices() -> tuple[Choice, ...]:
+    return tuple(Choice(t.key, t.nl[:100], t.en[:100]) for t in load_themes().values())
+
+
+def card(item: core.PracticeView, locale: str) -> Reply:
+    fields = [
+        Field(Msg(f"exports.practices.field_{name}"), UserText(item.fields[name][:1000]))
+        for name in core.TEXT_FIELDS
+        if item.fields[name]
+    ]
+    fields.append(
+        Field(
+            Msg("practices.card.by"),
+            UserText(item.author) if item.author else Msg("practices.card.anonymous"),
+            inline=True,
+        )
+    )
+    if item.site:
+        fields.append(Field(Msg("practices.card.site"), UserText(item.site), inline=True))
+    if item.tags:
+        fields.append(
+            Field(Msg("practices.card.tags"), UserText(", ".join(item.tags)), inline=True)
+        )
+    links = [translate(locale, "practices.card.agenda_link", number=n) for n in item.agenda_links]
+    links += [translate(locale, "agenda.link_session", number=n) for n in item.session_links]
+    if links:
+        fields.append(Field(Msg("practices.card.links"), UserText(", ".join(links))))
+    if item.revisions:
+        fields.append(
+            Field(
+                Msg("practices.card.edited"),
+                Msg("practices.card.revisions", {"count": item.revisions}),
+                inline=True,
+            )
+        )
+    text = Msg("practices.card.withdrawn") if item.state == "withdrawn" else None
+    return Reply(
+        title=Msg("practices.card.title", {"number": item.id, "title": item.title}),
+        text=text,
+        fields=fields[:25],
+        locale=locale,
+    )
+
+
+def _form_one(arg: str, current: core.PracticeView | None = None) -> Form:
+    return Form(
+        form_id="practice.part1",
+        arg=arg,
+        title=Msg("practices.form_one_title"),
+        fields=(
+            FormField(
+                "title",
+                Msg("practices.form.title"),
+                max_length=100,
+                default=current.title if current else None,
+            ),
+            *(
+                FormField(
+                    name,
+                    Msg(f"practices.form.{name}"),
+                    paragraph=True,
+                    required=name in core.REQUIRED,
+                    max_length=core.TEXT_FIELDS[name],
+                    default=current.fields[name] if current else None,
+                )
+                for name in PART_ONE
+            ),
+        ),
+    )
+
+
+def _form_two(practice_id: int, current: core.PracticeView | None = None) -> Form:
+    return Form(
+        form_id="practice.part2",
+        arg=str(practice_id),
+        title=Msg("practices.form_two_title"),
+        fields=(
+            *(
+                FormField(
+                    name,
+                    Msg(f"practices.form.{name}"),
+                    paragraph=True,
+                    required=False,
+                    max_length=core.TEXT_FIELDS[name],
+                    default=current.fields[name] if current else None,
+                )
+                for name in PART_TWO
+            ),
+            FormField(
+                "tags",
+                Msg("practices.form.tags"),
+                required=False,
+                max_length=300,
+                default=", ".join(current.tags) if current else None,
+            ),
+        ),
+    )
+
+
+@registry.command(
+    "praktijk delen",
+    "practice share",
+    permission=core.SHARE,
+    params=(
+        Param("site", "site", ParamType.TEXT, max_length=100),
+        Param("thema", "theme", ParamType.TEXT, max_length=40, choices=_theme_choices()),
+        Param("niveau", "level", ParamType.TEXT, max_length=32, choices=LEVEL_CHOICES),
+        Param("anoniem", "anonymous", ParamType.BOOLEAN),
+    ),
+)
+async def share(
+    ctx: Context, site: str | None, thema: str | None, niveau: str | None, anoniem: bool | None
+) -> Reply:
+    site_id = str((await find_site(ctx.db, ctx.actor, site)).id) if site else ""
+    return Reply(form=_form_one(f"new:{site_id}:{thema or ''}:{niveau or ''}:{int(bool(anoniem))}"))
+
+
+@registry.form("practice.part1", permission=core.SHARE)
+async def part_one(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
+    kind, _, rest = arg.partition(":")
+    if kind == "edit":
+        item = await core.edit(
+            ctx.db,
+            ctx.actor,
+            ctx.settings,
+            int(rest),
+            title=values.get("title"),
+            fields={k: values.get(k) for k in PART_ONE if k in values},
+        )
+        reply = card(item, ctx.locale)
+        reply.text = Msg("practices.edited")
+        return reply
+    site_id, theme, level, anonymous = [*rest.split(":"), "", "", "", "0"][:4]
+    site_name = None
+    if site_id:
+        row = await ctx.db.get(Site, int(site_id))
+        site_name = row.name if row else None
+    draft = await core.start_draft(
+        ctx.db,
+        ctx.actor,
+        ctx.settings,
+        title=values.get("title", ""),
+        site=site_name,
+        theme=theme or None,
+        level=level or None,
+        anonymous=anonymous == "1",
+        fields={k: values.get(k) for k in PART_ONE},
+    )
+    return Reply(
+        text=Msg("practices.draft_saved"),
+        buttons=[
+            Button(
+                Msg("practices.buttons.part_two"),
+                "practice.part2",
+                str(draft.id),
+                ButtonStyle.PRIMARY,
+            ),
+            Button(Msg("practices.buttons.check"), "practice.check", str(draft.id)),
+        ],
+    )
+
+
+@registry.action("practice.part2", permission=core.SHARE)
+async def part_two_button(ctx: Context, arg: str) -> Reply:
+    item = await core.view(ctx.db, ctx.actor, int(arg))
+    return Reply(form=_form_two(item.id, item))
+
+
+@registry.form("practice.part2", permission=core.SHARE)
+async def part_two(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
+    practice_id = int(arg)
+    fields = {k: values.get(k) for k in PART_TWO if k in values}
+    item = await core.view(ctx.db, ctx.actor, practice_id)
+    if item.state == "draft":
+        await core.complete_draft(ctx.db, ctx.actor, practice_id, fields)
+        practice = await ctx.db.get(Practice, practice_id)
+        assert practice is not None
+        practice.tags = core._clean_tags(values.get("tags"))
+        return await check(ctx, arg)
+    item = await core.edit(
+        ctx.db, ctx.actor, ctx.settings, practice_id, fields=fields, tags=values.get("tags")
+    )
+    reply = card(item, ctx.locale)
+    reply.text = Msg("practices.edited")
+    return reply
+
+
+@registry.action("practice.check", permission=core.SHARE)
+async def check(ctx: Context, arg: str) -> Reply:
+    item = await core.view(ctx.db, ctx.actor, int(arg))
+    reply = card(item, ctx.locale)
+    reply.text = Msg("practices.client_check")
+    reply.buttons = [
+        Button(Msg("practices.buttons.confirm"), "practice.confirm", arg, ButtonStyle.SUCCESS),
+        Button(Msg("practices.buttons.adjust"), "practice.part2", arg),
+        Button(Msg("practices.buttons.discard"), "practice.discard", arg, ButtonStyle.DANGER),
+    ]
+    return reply
+
+
+@registry.action("practice.confirm", permission=core.SHARE)
+async def confirm(ctx: Context, arg: str) -> Reply:
+    item = await core.confirm_and_share(ctx.db, ctx.actor, ctx.settings, int(arg))
+    reply = card(item, ctx.locale)
+    similar = await core.similar(ctx.db, ctx.actor, item.id)
+    reply.text = Msg("practices.shared", {"number": item.id})
+    if similar:
+        reply.fields.append(
+            Field(
+                Msg("practices.similar"),
+                UserText("\n".join(f"#{s.id} {s.title} ({s.site or '-'})" for s in similar)),
+            )
+        )
+    return reply
+
+
+@registry.action("practice.discard", permission=core.SHARE)
+async def discard(ctx: Context, arg: str) -> Reply:
+    await core.discard_draft(ctx.db, ctx.actor, int(arg))
+    return Reply.say("practices.discarded")
+
+
+@registry.command("praktijk bekijken", "practice view", permission=core.VIEW, params=(NUMBER,))
+async def show(ctx: Context, nummer: int) -> Reply:
+    return card(await core.view(ctx.db, ctx.actor, nummer), ctx.locale)
+
+
+@registry.command("praktijk wijzigen", "practice edit", permission=core.SHARE, params=(NUMBER,))
+async def edit_command(ctx: Context, nummer: int) -> Reply:
+    item = await core.view(ctx.db, ctx.actor, nummer)
+    if not item.may_edit:
+        return Reply.error("errors.not_your_practice")
+    return Reply(
+        text=Msg("practices.edit_which"),
+        buttons=[
+            Button(Msg("practices.buttons.edit_one"), "practice.edit1", str(nummer)),
+            Button(Msg("practices.buttons.edit_two"), "practice.part2", str(nummer)),
+        ],
+    )
+
+
+@registry.action("practice.edit1", permission=core.SHARE)
+async def edit_one_button(ctx: Context, arg: str) -> Reply:
+    item = await core.view(ctx.db, ctx.actor, int(arg))
+    if not item.may_edit:
+        return Reply.error("errors.not_your_practice")
+    return Reply(form=_form_one(f"edit:{item.id}", item))
+
+
+@registry.command(
+    "praktijk intrekken", "practice withdraw", permission=core.SHARE, params=(NUMBER,)
+)
+async def withdraw_command(ctx: Context, nummer: int) -> Reply:
+    item = await core.withdraw(ctx.db, ctx.actor, nummer)
+    return Reply.say("practices.withdrawn", title=item.title)
+
+
+@registry.command(
+    "praktijk koppel",
+    "practice link",
+    permission=core.SHARE,
+    params=(NUMBER, Param("sessie", "session", ParamType.INTEGER, required=True, min_value=1)),
+)
+async def link_command(ctx: Context, nummer: int, sessie: int) -> Reply:
+    item = await core.link_session(ctx.db, ctx.actor, nummer, sessie)
+    return Reply.say("practices.linked", title=item.title, session=sessie)
+
+
+def _encode(page: int, query: str, filters: core.SearchFilters, site_id: str) -> str:
+    head = f"{page}:{site_id}:{filters.theme or ''}:{filters.level or ''}:{filters.tag or ''}:"
+    return head + query[: max(0, 83 - len(head))]
+
+
+async def _results(ctx: Context, query: str, filters: core.SearchFilters, page: int) -> Reply:
+    found = await core.search(ctx.db, ctx.actor, query, filters, page)
+    if not found.total:
+        return Reply.say("practices.no_results", query=query)
+    lines = [
+        translate(
+            ctx.locale,
+            "practices.result_line",
+            number=p.id,
+            title=p.title,
+            site=p.site or "-",
+            summary=(p.fields["what_we_do"] or "")[:120],
+        )
+        for p in found.items
+    ]
+    reply = Reply(
+        title=Msg(
+            "practices.results_title",
+            {"query": query, "page": found.page, "pages": found.pages, "total": found.total},
+        ),
+        text=UserText("\n".join(lines)),
+    )
+    site_id = ""
+    if filters.site:
+        site_id = str((await find_site(ctx.db, ctx.actor, filters.site)).id)
+    if found.page > 1:
+        reply.buttons.append(
+            Button(
+                Msg("agenda.buttons.previous"),
+                "practice.page",
+                _encode(found.page - 1, query, filters, site_id),
+            )
+        )
+    if found.page < found.pages:
+        reply.buttons.append(
+            Button(
+                Msg("agenda.buttons.next"),
+                "practice.page",
+                _encode(found.page + 1, query, filters, site_id),
+            )
+        )
+    return reply
+
+
+@registry.command(
+    "praktijk zoek",
+    "practice search",
+    permission=core.VIEW,
+    params=(
+        Param("vraag", "query", ParamType.TEXT, required=True, max_length=MAX_QUERY),
+        Param("site", "site", ParamType.TEXT, max_length=100),
+        Param("thema", "theme", ParamType.TEXT, max_length=40, choices=_theme_choices()),
+        Param("niveau", "level", ParamType.TEXT, max_length=32, choices=LEVEL_CHOICES),
+        Param("tag", "tag", ParamType.TEXT, max_length=40),
+    ),
+)
+async def search_command(
+    ctx: Context,
+    vraag: str,
+    site: str | None,
+    thema: str | None,
+    niveau: str | None,
+    tag: str | None,
+) -> Reply:
+    return await _results(ctx, vraag, core.SearchFilters(site, thema, niveau, tag), 1)
+
+
+@registry.action("practice.page", permission=core.VIEW)
+async def page_button(ctx: Context, arg: str) -> Reply:
+    page, site_id, theme, level, tag, query = [*arg.split(":", 5), *[""] * 6][:6]
+    site = None
+    if site_id:
+        row = await ctx.db.get(Site, int(site_id))
+        site = row.name if row else None
+    filters = core.SearchFilters(site, theme or None, level or None, tag or None)
+    return await _results(ctx, query, filters, int(page or 1))
+
+
+async def export_practices(
+    ctx: Context, fmt: str, site: str | None, theme: str | None
+) -> tuple[str, bytes]:
+    items = await core.for_export(ctx.db, ctx.actor, site=site, theme=theme)
+    title = translate(ctx.locale, "exports.practices.title", community=ctx.community.name)
+    return f"praktijken.{fmt}", exports.render(items, fmt, ctx.locale, title)
+
+
+@registry.command(
+    "praktijk export",
+    "practice export",
+    permission=core.EXPORT,
+    params=(
+        Param(
+            "formaat",
+            "format",
+            ParamType.TEXT,
+            max_length=5,
+            choices=tuple(Choice(f, f, f) for f in exports.FORMATS),
+        ),
+        Param("site", "site", ParamType.TEXT, max_length=100),
+        Param("thema", "theme", ParamType.TEXT, max_length=40, choices=_theme_choices()),
+    ),
+)
+async def export_command(
+    ctx: Context, formaat: str | None, site: str | None, thema: str | None
+) -> Reply:
+    name, data = await export_practices(ctx, formaat or "md", site, thema)
+    return Reply(text=Msg("practices.export_ready"), attachments=[Attachment(name, data)])
+
+
+# --- scheduled work ----------------------------------------------------------------------
+
+
+async def publish_job(run: scheduling.JobRun) -> None:
+    platform = run.services.get("platform")
+    async with run.sessionmaker() as db:
+        community = await db.get(Community, run.community_id)
+        item = await core.view(db, None, int(run.payload["practice_id"]))
+    if platform is None or community is None:
+        return
+    channel = item.channel_id or community.practices_channel_id
+    if channel is None:
+        return
+    reply = card(item, community.locale)
+    if item.message_id:
+        await platform.edit(community.platform_id, channel, item.message_id, reply)
+        return
+    if item.state != "shared":
+        return
+    message_id = await platform.post(community.platform_id, channel, reply)
+    thread_id = await platform.open_thread(
+        community.platform_id,
+        channel,
+        translate(community.locale, "practices.thread_name", title=item.title)[:100],
+        message_id=message_id,
+    )
+    async with run.sessionmaker() as db, db.begin():
+        row = await db.get(Practice, item.id)
+        assert row is not None
+        row.channel_id, row.message_id, row.thread_id = channel, message_id, thread_id
+
+
+async def digest_job(run: scheduling.JobRun) -> None:
+    platform = run.services.get("platform")
+    settings = run.services["settings"]
+    since = datetime.now(UTC) - timedelta(days=int(run.payload.get("since_days", 7)))
+    async with run.sessionmaker() as db, db.begin():
+        community = await db.get(Community, run.community_id)
+        per_site = await core.digest(db, run.community_id, since)
+        await core.schedule_digest(db, run.community_id, settings)
+    if platform is None or community is None or not community.practices_channel_id:
+        return
+    if not per_site:
+        return
+    locale = community.locale
+    fields = [
+        Field(
+            UserText(site or translate(locale, "practices.no_site")),
+            UserText(
+                "\n".join(
+                    translate(
+                        locale,
+                        "practices.digest_line",
+                        number=item.id,
+                        title=item.title,
+                        new=is_new,
+                    )
+                    for item, is_new in items
+                )[:1000]
+            ),
+        )
+        for site, items in per_site.items()
+    ][:25]
+    await platform.post(
+        community.platform_id,
+        community.practices_channel_id,
+        Reply(
+            title=Msg("practices.digest_title"),
+            text=Msg(
+                "practices.digest_intro", {"since": when(since.astimezone(settings.tz), locale)}
+            ),
+            fields=fields,
+            locale=locale,
+        ),
+    )
+
+
+JOBS = {"practice.publish": publish_job, "practice.digest": digest_job}

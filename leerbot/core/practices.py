@@ -1,0 +1,620 @@
+"""The shared practice log: what works in which context, across pilot sites.
+
+A member shares a practice in two short forms; it stays a draft until the author confirms
+that no client can be recognised from it. Practices can be searched in Dutch (stemmed, on
+the database's own full-text engine), filtered, edited with history kept, withdrawn, linked
+to agenda points and sessions, and collected in a cross-site digest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leerbot import scheduling
+from leerbot.config import Settings
+from leerbot.core import audit
+from leerbot.core.actor import Actor
+from leerbot.core.community import find_site
+from leerbot.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from leerbot.core.permissions import Standing, may, register_rule, require
+from leerbot.core.themes import load_themes
+from leerbot.core.validation import clean_text
+from leerbot.db.models import Member, Practice, PracticeLink, PracticeRevision, Site
+from leerbot.search import practices as index
+from leerbot.search.dutch import query_terms
+
+SHARE = "practices.share"
+VIEW = "practices.view"
+MANAGE = "practices.manage"  # edit or withdraw anyone's practice
+EXPORT = "practices.export"
+register_rule(SHARE, Standing.MEMBER)
+register_rule(VIEW, Standing.MEMBER)
+register_rule(MANAGE, Standing.COORDINATOR)
+register_rule(EXPORT, Standing.COORDINATOR)
+
+LEVELS = ("institutioneel", "organisatie", "interpersoonlijk")
+TEXT_FIELDS: dict[str, int] = {
+    "context": 1000,
+    "what_we_do": 1500,
+    "expert_role": 1000,
+    "why_it_works": 1500,
+    "result": 1000,
+    "pitfalls": 1500,
+    "conditions": 1000,
+    "funding": 500,
+}
+REQUIRED = ("what_we_do",)
+MAX_TAGS, MAX_TAG = 10, 40
+PAGE_SIZE = 5
+
+
+@dataclass(frozen=True)
+class PracticeView:
+    id: int
+    title: str
+    site: str | None
+    fields: dict[str, str]
+    theme: str | None
+    level: str | None
+    tags: tuple[str, ...]
+    author: str | None
+    anonymous: bool
+    state: str
+    shared_at: datetime | None
+    updated_at: datetime
+    revisions: int
+    agenda_links: tuple[int, ...]
+    session_links: tuple[int, ...]
+    may_edit: bool
+    channel_id: str | None = None
+    message_id: str | None = None
+    thread_id: str | None = None
+
+
+@dataclass
+class SearchPage:
+    items: list[PracticeView]
+    page: int
+    pages: int
+    total: int
+
+
+def _body(practice: Practice) -> str:
+    parts = [getattr(practice, f) for f in TEXT_FIELDS] + [" ".join(practice.tags or [])]
+    return "\n".join(p for p in parts if p)
+
+
+async def _practice(db: AsyncSession, actor: Actor | None, practice_id: int) -> Practice:
+    practice = await db.get(Practice, practice_id)
+    if practice is None or (actor is not None and practice.community_id != actor.community_id):
+        raise NotFound("errors.practice_not_found", number=practice_id)
+    if actor is not None and practice.state == "draft" and practice.author_id != actor.member_id:
+        raise NotFound("errors.practice_not_found", number=practice_id)
+    return practice
+
+
+def _may_edit(actor: Actor | None, practice: Practice) -> bool:
+    if actor is None:
+        return False
+    return practice.author_id == actor.member_id or may(actor, MANAGE)
+
+
+async def view(db: AsyncSession, actor: Actor | None, practice_id: int) -> PracticeView:
+    practice = await _practice(db, actor, practice_id)
+    site = None
+    if practice.site_id:
+        site = await db.scalar(select(Site.name).where(Site.id == practice.site_id))
+    author = None
+    if practice.author_id and not practice.anonymous:
+        author = await db.scalar(select(Member.display_name).where(Member.id == practice.author_id))
+    revisions = int(
+        await db.scalar(
+            select(func.count(PracticeRevision.id)).where(
+                PracticeRevision.practice_id == practice.id
+            )
+        )
+        or 0
+    )
+    from leerbot.db.models import AgendaLink
+
+    agenda_links = tuple(
+        await db.scalars(
+            select(AgendaLink.item_id)
+            .where(AgendaLink.target_type == "practice", AgendaLink.target_id == practice.id)
+            .order_by(AgendaLink.item_id)
+        )
+    )
+    session_links = tuple(
+        await db.scalars(
+            select(PracticeLink.target_id)
+            .where(PracticeLink.practice_id == practice.id, PracticeLink.target_type == "session")
+            .order_by(PracticeLink.target_id)
+        )
+    )
+    return PracticeView(
+        id=practice.id,
+        title=practice.title,
+        site=site,
+        fields={f: getattr(practice, f) for f in TEXT_FIELDS},
+        theme=practice.theme,
+        level=practice.level,
+        tags=tuple(practice.tags or ()),
+        author=author,
+        anonymous=practice.anonymous,
+        state=practice.state,
+        shared_at=practice.shared_at,
+        updated_at=practice.updated_at,
+        revisions=revisions,
+        agenda_links=agenda_links,
+        session_links=session_links,
+        may_edit=_may_edit(actor, practice),
+        channel_id=practice.channel_id,
+        message_id=practice.message_id,
+        thread_id=practice.thread_id,
+    )
+
+
+def _clean_fields(values: dict[str, str | None], *, partial: bool) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, limit in TEXT_FIELDS.items():
+        if name not in values:
+            continue
+        cleaned = clean_text(
+            values[name], field=name, max_length=limit, required=name in REQUIRED and not partial
+        )
+        out[name] = cleaned or ""
+    return out
+
+
+def _clean_tags(tags: str | list[str] | None) -> list[str]:
+    if tags is None:
+        return []
+    items = tags if isinstance(tags, list) else tags.split(",")
+    clean = []
+    for tag in items:
+        tag = " ".join(tag.strip().lower().split())
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG:
+            raise ValidationFailed("errors.too_long", field="tags", max=MAX_TAG, length=len(tag))
+        if tag not in clean:
+            clean.append(tag)
+    if len(clean) > MAX_TAGS:
+        raise ValidationFailed("errors.too_many_tags", max=MAX_TAGS)
+    return clean
+
+
+async def start_draft(
+    db: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    *,
+    title: str,
+    site: str | None = None,
+    theme: str | None = None,
+    level: str | None = None,
+    tags: str | None = None,
+    anonymous: bool = False,
+    fields: dict[str, str | None],
+) -> PracticeView:
+    """First form: a draft only the author sees, until they confirm the client check."""
+    require(actor, SHARE)
+    clean_title = clean_text(title, field="title", max_length=100)
+    if theme is not None and theme not in load_themes(settings.content_dir):
+        raise ValidationFailed(
+            "errors.bad_choice", field="theme", choices=", ".join(load_themes(settings.content_dir))
+        )
+    if level is not None and level not in LEVELS:
+        raise ValidationFailed("errors.bad_choice", field="level", choices=", ".join(LEVELS))
+    clean = _clean_fields(fields, partial=False)
+    site_row = await find_site(db, actor, site) if site else None
+    practice = Practice(
+        community_id=actor.community_id,
+        title=clean_title,
+        site_id=site_row.id if site_row else None,
+        theme=theme,
+        level=level,
+        tags=_clean_tags(tags),
+        author_id=actor.member_id,
+        anonymous=anonymous,
+        state="draft",
+        **clean,
+    )
+    db.add(practice)
+    await db.flush()
+    return await view(db, actor, practice.id)
+
+
+async def _own_draft(db: AsyncSession, actor: Actor, practice_id: int) -> Practice:
+    practice = await _practice(db, actor, practice_id)
+    if practice.state != "draft" or practice.author_id != actor.member_id:
+        raise ValidationFailed("errors.not_your_draft")
+    return practice
+
+
+async def complete_draft(
+    db: AsyncSession, actor: Actor, practice_id: int, fields: dict[str, str | None]
+) -> PracticeView:
+    """Second form: result, pitfalls, conditions, funding."""
+    require(actor, SHARE)
+    practice = await _own_draft(db, actor, practice_id)
+    for name, value in _clean_fields(fields, partial=True).items():
+        setattr(practice, name, value)
+    await db.flush()
+    return await view(db, actor, practice.id)
+
+
+async def confirm_and_share(
+    db: AsyncSession, actor: Actor, settings: Settings, practice_id: int
+) -> PracticeView:
+    """The author confirms no client can be recognised: the practice becomes visible."""
+    require(actor, SHARE)
+    practice = await _own_draft(db, actor, practice_id)
+    practice.state = "shared"
+    practice.shared_at = datetime.now(UTC)
+    author_id = practice.author_id
+    if practice.anonymous:
+        practice.author_id = None  # anonymous from here on: no link kept
+    await index.index(db, practice.id, practice.title, _body(practice))
+    if not practice.anonymous and author_id:
+        await audit.record(db, actor, "practice.shared", "practice", practice.id)
+    await _publish(db, practice)
+    await schedule_digest(db, practice.community_id, settings)
+    return await view(db, actor, practice.id)
+
+
+async def discard_draft(db: AsyncSession, actor: Actor, practice_id: int) -> None:
+    practice = await _own_draft(db, actor, practice_id)
+    await db.delete(practice)
+
+
+async def _publish(db: AsyncSession, practice: Practice) -> None:
+    import uuid
+
+    await scheduling.schedule(
+        db,
+        community_id=practice.community_id,
+        kind="practice.publish",
+        key=f"practice:{practice.id}:publish:{uuid.uuid4().hex}",
+        due_at=datetime.now(UTC),
+        payload={"practice_id": practice.id},
+        grace=timedelta(days=7),
+    )
+
+
+async def edit(
+    db: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    practice_id: int,
+    *,
+    title: str | None = None,
+    fields: dict[str, str | None] | None = None,
+    tags: str | None = None,
+    theme: str | None = None,
+) -> PracticeView:
+    """Authors and coordinators edit; the previous version is kept as a revision."""
+    practice = await _practice(db, actor, practice_id)
+    if practice.state != "shared":
+        raise ValidationFailed("errors.practice_not_shared")
+    if not _may_edit(actor, practice):
+        raise PermissionDenied("errors.not_your_practice")
+    snapshot = {
+        "title": practice.title,
+        "tags": list(practice.tags or []),
+        "theme": practice.theme,
+        **{f: getattr(practice, f) for f in TEXT_FIELDS},
+    }
+    changed: list[str] = []
+    if title is not None:
+        practice.title = clean_text(title, field="title", max_length=100) or practice.title
+        changed.append("title")
+    for name, value in _clean_fields(fields or {}, partial=True).items():
+        if name in REQUIRED and not value:
+            raise ValidationFailed("errors.required", field=name)
+        setattr(practice, name, value)
+        changed.append(name)
+    if tags is not None:
+        practice.tags = _clean_tags(tags)
+        changed.append("tags")
+    if theme is not None:
+        if theme not in load_themes(settings.content_dir):
+            raise ValidationFailed(
+                "errors.bad_choice",
+                field="theme",
+                choices=", ".join(load_themes(settings.content_dir)),
+            )
+        practice.theme = theme
+        changed.append("theme")
+    if not changed:
+        raise ValidationFailed("errors.nothing_to_change")
+    db.add(PracticeRevision(practice_id=practice.id, editor_id=actor.member_id, snapshot=snapshot))
+    practice.updated_at = datetime.now(UTC)
+    await index.index(db, practice.id, practice.title, _body(practice))
+    await audit.record(db, actor, "practice.edited", "practice", practice.id, fields=changed)
+    await _publish(db, practice)
+    return await view(db, actor, practice.id)
+
+
+async def withdraw(db: AsyncSession, actor: Actor, practice_id: int) -> PracticeView:
+    practice = await _practice(db, actor, practice_id)
+    if practice.state != "shared":
+        raise ValidationFailed("errors.practice_not_shared")
+    if not _may_edit(actor, practice):
+        raise PermissionDenied("errors.not_your_practice")
+    practice.state = "withdrawn"
+    await index.remove(db, practice.id)
+    await audit.record(db, actor, "practice.withdrawn", "practice", practice.id)
+    await _publish(db, practice)
+    return await view(db, actor, practice.id)
+
+
+async def link_session(
+    db: AsyncSession, actor: Actor, practice_id: int, session_id: int
+) -> PracticeView:
+    practice = await _practice(db, actor, practice_id)
+    if not _may_edit(actor, practice):
+        raise PermissionDenied("errors.not_your_practice")
+    from leerbot.core import sessions
+
+    await sessions.view(db, actor, session_id)
+    try:
+        async with db.begin_nested():
+            db.add(
+                PracticeLink(practice_id=practice.id, target_type="session", target_id=session_id)
+            )
+    except IntegrityError:
+        raise Conflict("errors.already_linked") from None
+    return await view(db, actor, practice.id)
+
+
+async def for_session(db: AsyncSession, actor: Actor, session_id: int) -> list[PracticeView]:
+    """Practices that refer to an intervisie session (it shows them back)."""
+    ids = list(
+        await db.scalars(
+            select(PracticeLink.practice_id)
+            .join(Practice, Practice.id == PracticeLink.practice_id)
+            .where(
+                PracticeLink.target_type == "session",
+                PracticeLink.target_id == session_id,
+                Practice.community_id == actor.community_id,
+                Practice.state == "shared",
+            )
+        )
+    )
+    return [await view(db, actor, i) for i in ids]
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    site: str | None = None
+    theme: str | None = None
+    level: str | None = None
+    tag: str | None = None
+
+
+async def search(
+    db: AsyncSession,
+    actor: Actor,
+    query: str,
+    filters: SearchFilters = SearchFilters(),
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> SearchPage:
+    """Dutch full-text search (all words), filtered, ranked, paged. A query with no words
+    (only punctuation, operators or stop words) is refused before it reaches the engine."""
+    require(actor, VIEW)
+    if len(query) > 200:
+        raise ValidationFailed("errors.too_long", field="query", max=200, length=len(query))
+    if not query_terms(query):
+        raise ValidationFailed("errors.search_no_words")
+    hits = await index.search(db, query)
+    ranked = [h.practice_id for h in hits]
+    if not ranked:
+        return SearchPage([], 1, 1, 0)
+    allowed = select(Practice.id).where(
+        Practice.id.in_(ranked),
+        Practice.community_id == actor.community_id,
+        Practice.state == "shared",
+    )
+    if filters.site:
+        site = await find_site(db, actor, filters.site)
+        allowed = allowed.where(Practice.site_id == site.id)
+    if filters.theme:
+        allowed = allowed.where(Practice.theme == filters.theme)
+    if filters.level:
+        allowed = allowed.where(Practice.level == filters.level)
+    keep = set(await db.scalars(allowed))
+    if filters.tag:
+        wanted = filters.tag.strip().lower()
+        tagged = {
+            p.id: p.tags for p in await db.scalars(select(Practice).where(Practice.id.in_(keep)))
+        }
+        keep = {i for i, tags in tagged.items() if wanted in (tags or [])}
+    ordered = [i for i in ranked if i in keep]
+    pages = max(1, (len(ordered) + page_size - 1) // page_size)
+    page = min(max(1, page), pages)
+    chunk = ordered[(page - 1) * page_size : page * page_size]
+    return SearchPage([await view(db, actor, i) for i in chunk], page, pages, len(ordered))
+
+
+async def similar(
+    db: AsyncSession, actor: Actor, practice_id: int, limit: int = 3
+) -> list[PracticeView]:
+    """ "Vergelijkbare praktijken": shared practices from other sites that share words with
+    this one's title and tags."""
+    practice = await _practice(db, actor, practice_id)
+    probe = " ".join([practice.title, *(practice.tags or [])])
+    if not query_terms(probe):
+        return []
+    hits = await index.search(db, probe, any_word=True, limit=50)
+    candidates = [h.practice_id for h in hits if h.practice_id != practice.id]
+    if not candidates:
+        return []
+    rows = {
+        p.id: p
+        for p in await db.scalars(
+            select(Practice).where(
+                Practice.id.in_(candidates),
+                Practice.state == "shared",
+                Practice.community_id == practice.community_id,
+            )
+        )
+    }
+    out = []
+    for pid in candidates:
+        other = rows.get(pid)
+        if other is None or (practice.site_id and other.site_id == practice.site_id):
+            continue
+        out.append(await view(db, actor, pid))
+        if len(out) >= limit:
+            break
+    return out
+
+
+# --- digest ------------------------------------------------------------------------------
+
+
+async def schedule_digest(db: AsyncSession, community_id: int, settings: Settings) -> None:
+    """Make sure the next cross-site digest is due (weekly or monthly, from the settings)."""
+    if settings.practices.digest == "off":
+        return
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(settings.timezone)
+    now = datetime.now(tz)
+    days_ahead = (settings.practices.digest_weekday - now.weekday()) % 7 or 7
+    due = (now + timedelta(days=days_ahead)).replace(
+        hour=settings.practices.digest_hour, minute=0, second=0, microsecond=0
+    )
+    if settings.practices.digest == "monthly":
+        first = (now.replace(day=1) + timedelta(days=32)).replace(day=1)
+        offset = (settings.practices.digest_weekday - first.weekday()) % 7
+        due = (first + timedelta(days=offset)).replace(
+            hour=settings.practices.digest_hour, minute=0, second=0, microsecond=0
+        )
+    await scheduling.schedule(
+        db,
+        community_id=community_id,
+        kind="practice.digest",
+        key=f"practice-digest:{community_id}:{due.date().isoformat()}",
+        due_at=due.astimezone(UTC),
+        payload={"since_days": 7 if settings.practices.digest == "weekly" else 31},
+        grace=timedelta(hours=12),
+    )
+
+
+async def digest(
+    db: AsyncSession, community_id: int, since: datetime
+) -> dict[str, list[tuple[PracticeView, bool]]]:
+    """New and updated practices since `since`, per site: (practice, is_new)."""
+    rows = list(
+        await db.scalars(
+            select(Practice)
+            .where(
+                Practice.community_id == community_id,
+                Practice.state == "shared",
+                Practice.updated_at >= since,
+            )
+            .order_by(Practice.updated_at)
+        )
+    )
+    out: dict[str, list[tuple[PracticeView, bool]]] = {}
+    for practice in rows:
+        item = await view(db, None, practice.id)
+        is_new = practice.shared_at is not None and practice.shared_at >= since
+        out.setdefault(item.site or "", []).append((item, is_new))
+    return dict(sorted(out.items()))
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+async def for_export(
+    db: AsyncSession, actor: Actor, *, site: str | None = None, theme: str | None = None
+) -> list[PracticeView]:
+    require(actor, EXPORT)
+    query = select(Practice.id).where(
+        Practice.community_id == actor.community_id, Practice.state == "shared"
+    )
+    if site:
+        site_row = await find_site(db, actor, site)
+        query = query.where(Practice.site_id == site_row.id)
+    if theme:
+        query = query.where(Practice.theme == theme)
+    return [await view(db, None, i) for i in await db.scalars(query.order_by(Practice.id))]
+
+
+# --- data rights -------------------------------------------------------------------------
+
+
+async def _count_data(db: AsyncSession, member: Member) -> dict[str, int]:
+    named = await db.scalar(
+        select(func.count(Practice.id)).where(
+            Practice.author_id == member.id, Practice.anonymous.is_(False)
+        )
+    )
+    return {"practices": int(named or 0)}
+
+
+async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
+    practices = await db.scalars(
+        select(Practice).where(Practice.author_id == member.id, Practice.anonymous.is_(False))
+    )
+    return {
+        "practices": [
+            {
+                "number": p.id,
+                "title": p.title,
+                "state": p.state,
+                **{f: getattr(p, f) for f in TEXT_FIELDS},
+                "tags": p.tags,
+            }
+            for p in practices
+        ]
+    }
+
+
+async def _delete_data(db: AsyncSession, member: Member) -> None:
+    from sqlalchemy import delete, update
+
+    drafts = select(Practice.id).where(Practice.author_id == member.id, Practice.state == "draft")
+    await db.execute(delete(Practice).where(Practice.id.in_(drafts)))
+    await db.execute(
+        update(Practice)
+        .where(Practice.author_id == member.id)
+        .values(author_id=None, anonymous=True)
+    )
+    await db.execute(
+        update(PracticeRevision)
+        .where(PracticeRevision.editor_id == member.id)
+        .values(editor_id=None)
+    )
+
+
+def _register_data_handler() -> None:
+    from leerbot.core import privacy
+
+    privacy.register(
+        privacy.DataHandler(
+            name="practices",
+            tables=("practices", "practice_revisions"),
+            summary_key="privacy.summary.practices",
+            count=_count_data,
+            export=_export_data,
+            delete=_delete_data,
+            delete_note_key="privacy.delete_note.practices",
+            order=40,
+        )
+    )
+
+
+_register_data_handler()

@@ -1,0 +1,66 @@
+"""Words the way PostgreSQL's `dutch` configuration sees them, for the SQLite side.
+
+SQLite's FTS5 has no Dutch stemmer, so leerbot stems in Python with the same Snowball
+algorithm PostgreSQL 15 uses for `dutch` (Snowball's original Dutch stemmer, called
+`dutch_porter` in snowballstemmer 3) and the same stop-word list (`dutch.stop`, from the
+Snowball project, BSD licence, shipped beside this file). So *trainingen* finds *training*
+and *ervaringsdeskundigen* finds *ervaringsdeskundige* on both databases, with the same hits.
+
+User text never reaches an engine as query syntax: only these tokens do, quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import snowballstemmer
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+STOPWORDS = frozenset(
+    line.strip()
+    for line in (Path(__file__).with_name("dutch.stop")).read_text(encoding="utf-8").splitlines()
+    if line.strip()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> snowballstemmer.stemmer:  # type: ignore[name-defined]
+    algorithms = snowballstemmer.algorithms()
+    return snowballstemmer.stemmer("dutch_porter" if "dutch_porter" in algorithms else "dutch")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words and numbers, in order (punctuation and operators dropped)."""
+    return [w.lower() for w in _WORD.findall(text or "")]
+
+
+def stems(text: str) -> list[str]:
+    """Searchable terms: stop words dropped, words stemmed, numbers and codes kept."""
+    out = []
+    stemmer = _stemmer()
+    for word in words(text):
+        if word in STOPWORDS:
+            continue
+        out.append(word if any(c.isdigit() for c in word) else stemmer.stemWord(word))
+    return out
+
+
+def query_terms(text: str, limit: int = 12) -> list[str]:
+    """The distinct terms of a search, in order; empty when only punctuation, operators
+    or stop words were typed."""
+    seen: list[str] = []
+    for term in stems(text):
+        if term not in seen:
+            seen.append(term)
+    return seen[:limit]
+
+
+def query_words(text: str, limit: int = 12) -> list[str]:
+    """The distinct non-stop-words of a search, unstemmed (PostgreSQL stems them)."""
+    seen: list[str] = []
+    for word in words(text):
+        if word not in STOPWORDS and word not in seen:
+            seen.append(word)
+    return seen[:limit]

@@ -1,0 +1,118 @@
+"""The practice index on each database's own full-text engine.
+
+SQLite: an FTS5 table `practice_fts` holding the Python-stemmed words (see
+`leerbot.search.dutch`), ranked with bm25. PostgreSQL: a table `practice_search` with a
+`tsvector` built by `to_tsvector('dutch', …)` and a GIN index, ranked with ts_rank. Both
+answer "all words" searches (AND) the same way; "similar practices" use any word (OR).
+The index tables are made by the migrations, outside the ORM models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from leerbot.search.dutch import query_terms, query_words, stems
+
+INDEX_TABLES = ("practice_fts", "practice_search")
+
+
+def is_index_table(name: str) -> bool:
+    """For migrations and schema checks: the engine-specific index tables (and FTS5's
+    shadow tables) are not ORM models."""
+    return name in INDEX_TABLES or name.startswith("practice_fts_")
+
+
+@dataclass(frozen=True)
+class Hit:
+    practice_id: int
+    rank: float
+
+
+async def index(db: AsyncSession, practice_id: int, title: str, body: str) -> None:
+    if db.bind.dialect.name == "postgresql":
+        await db.execute(
+            text(
+                "INSERT INTO practice_search (practice_id, document) VALUES (:id, "
+                "setweight(to_tsvector('dutch', :title), 'A') || to_tsvector('dutch', :body)) "
+                "ON CONFLICT (practice_id) DO UPDATE SET document = EXCLUDED.document"
+            ),
+            {"id": practice_id, "title": title, "body": body},
+        )
+        return
+    await db.execute(text("DELETE FROM practice_fts WHERE rowid = :id"), {"id": practice_id})
+    await db.execute(
+        text("INSERT INTO practice_fts (rowid, title, body) VALUES (:id, :title, :body)"),
+        {"id": practice_id, "title": " ".join(stems(title)), "body": " ".join(stems(body))},
+    )
+
+
+async def remove(db: AsyncSession, practice_id: int) -> None:
+    table, column = (
+        ("practice_search", "practice_id")
+        if db.bind.dialect.name == "postgresql"
+        else ("practice_fts", "rowid")
+    )
+    await db.execute(text(f"DELETE FROM {table} WHERE {column} = :id"), {"id": practice_id})
+
+
+async def search(
+    db: AsyncSession, query: str, *, any_word: bool = False, limit: int = 500
+) -> list[Hit]:
+    """Practice ids matching all words of `query` (or any, for suggestions), best first.
+    The caller has checked that the query has terms (`query_terms`)."""
+    if db.bind.dialect.name == "postgresql":
+        words = query_words(query)
+        if not words:
+            return []
+        # plainto_tsquery reads no operators, so nothing the member typed is syntax;
+        # "any word" joins one such query per word with tsquery's OR (||).
+        params: dict[str, object] = {"limit": limit}
+        if any_word:
+            parts = []
+            for n, word in enumerate(words):
+                params[f"w{n}"] = word
+                parts.append(f"plainto_tsquery('dutch', :w{n})")
+            tsquery = "(" + " || ".join(parts) + ")"
+        else:
+            params["q"] = " ".join(words)
+            tsquery = "plainto_tsquery('dutch', :q)"
+        rows = await db.execute(
+            text(
+                f"SELECT practice_id, ts_rank(document, q) AS rank FROM practice_search, "
+                f"{tsquery} AS q WHERE document @@ q ORDER BY rank DESC, practice_id LIMIT :limit"
+            ),
+            params,
+        )
+        return [Hit(int(i), float(r)) for i, r in rows]
+    terms = query_terms(query)
+    if not terms:
+        return []
+    match = (" OR " if any_word else " AND ").join(f'"{t}"' for t in terms)
+    rows = await db.execute(
+        text(
+            "SELECT rowid, bm25(practice_fts, 4.0, 1.0) AS rank FROM practice_fts "
+            "WHERE practice_fts MATCH :match ORDER BY rank, rowid LIMIT :limit"
+        ),
+        {"match": match, "limit": limit},
+    )
+    return [Hit(int(i), -float(r)) for i, r in rows]
+
+
+async def like_scan(db: AsyncSession, query: str, limit: int = 500) -> list[int]:
+    """The naive alternative for the benchmark: `LIKE '%word%'` for every word."""
+    words = query_words(query)
+    if not words:
+        return []
+    clauses = " AND ".join(
+        f"(lower(title) LIKE :w{n} OR lower(what_we_do) LIKE :w{n} OR lower(context) LIKE :w{n}"
+        f" OR lower(why_it_works) LIKE :w{n})"
+        for n in range(len(words))
+    )
+    rows = await db.execute(
+        text(f"SELECT id FROM practices WHERE {clauses} ORDER BY id LIMIT :limit"),
+        {**{f"w{n}": f"%{w}%" for n, w in enumerate(words)}, "limit": limit},
+    )
+    return [int(r[0]) for r in rows]
