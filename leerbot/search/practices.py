@@ -81,8 +81,9 @@ async def search(
             tsquery = "plainto_tsquery('dutch', :q)"
         rows = await db.execute(
             text(
-                f"SELECT practice_id, ts_rank(document, q) AS rank FROM practice_search, "
-                f"{tsquery} AS q WHERE document @@ q ORDER BY rank DESC, practice_id LIMIT :limit"
+                f"SELECT practice_id, ts_rank(document, query.q) AS rank FROM practice_search, "
+                f"(SELECT {tsquery} AS q) AS query WHERE document @@ query.q "
+                f"ORDER BY rank DESC, practice_id LIMIT :limit"
             ),
             params,
         )
