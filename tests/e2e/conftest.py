@@ -116,3 +116,6 @@ async def world(settings: Settings) -> AsyncIterator[World]:
         yield opened
         errors = unexpected_errors(opened)
         assert not errors, f"the bot logged errors: {errors}"
+        # buttons and forms are dispatched by custom_id: discord.py keeps no view or modal
+        store = opened.client._connection._view_store
+        assert not store._views and not store._modals and not store._synced_message_views
