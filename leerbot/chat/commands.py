@@ -43,6 +43,7 @@ class Param:
     min_value: int | None = None
     max_value: int | None = None
     choices: tuple[Choice, ...] = ()
+    channel_kind: str = "text"  # for CHANNEL parameters: "text" or "voice"
 
     def __post_init__(self) -> None:
         if self.type is ParamType.TEXT and self.max_length is None:
@@ -69,7 +70,6 @@ class Command:
     handler: Handler
     permission: str
     params: tuple[Param, ...] = ()
-    ephemeral: bool = True
 
     @property
     def key(self) -> str:
@@ -119,11 +119,10 @@ class Registry:
         *,
         permission: str = Action.VIEW_HELP,
         params: tuple[Param, ...] = (),
-        ephemeral: bool = True,
     ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
             cmd = Command(
-                tuple(path.split()), tuple(path_en.split()), handler, permission, params, ephemeral
+                tuple(path.split()), tuple(path_en.split()), handler, permission, params
             )
             if len(cmd.path) != len(cmd.path_en) or not 1 <= len(cmd.path) <= 2:
                 raise ValueError(f"bad command path {path!r}/{path_en!r}")

@@ -142,7 +142,7 @@ def card(item: core.OccurrenceView, locale: str, *, with_buttons: bool = True) -
 # --- commands ----------------------------------------------------------------------------
 
 LOCATION_PARAMS = (
-    Param("spraakkanaal", "voice_channel", ParamType.CHANNEL),
+    Param("spraakkanaal", "voice_channel", ParamType.CHANNEL, channel_kind="voice"),
     Param("adres", "address", ParamType.TEXT, max_length=300),
 )
 

@@ -32,6 +32,8 @@ class Identity:
     is_platform_admin: bool = False
     granted_functions: frozenset[Function] = frozenset()
     """Functions the front end vouches for itself (the local console's `--role`)."""
+    in_community: bool = True
+    """False for a press in a direct message: no server nickname, so keep the stored name."""
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,7 @@ async def resolve_actor(db: AsyncSession, community: Community, identity: Identi
                 )
             )
             assert member is not None
-    elif member.display_name != display_name:
+    elif identity.in_community and member.display_name != display_name:
         member.display_name = display_name
     functions: set[Function] = set(identity.granted_functions)
     if (

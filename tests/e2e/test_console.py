@@ -144,5 +144,5 @@ def test_run_without_token_explains_how_to_get_one(database_url: str, tmp_path: 
     )
     assert result.returncode == 2
     assert "LEERBOT_DISCORD_TOKEN" in result.stderr
-    assert "Server Members Intent" in result.stderr
+    assert "discord.com/developers/applications" in result.stderr
     assert "Traceback" not in result.stderr

@@ -314,4 +314,5 @@ def identity_of(interaction: discord.Interaction) -> Identity:
         locale_hint=str(locale) if locale else None,
         platform_role_ids=roles,
         is_platform_admin=admin,
+        in_community=isinstance(user, discord.Member),
     )

@@ -34,12 +34,9 @@ OPTION_TYPES: dict[ParamType, int] = {
 GUILD_CONTEXT = 0
 GUILD_INSTALL = 0
 
-# Channel kinds offered in the picker. Voice parameters are named so; every other channel
-# parameter is a place to post text. (A `Param.channel_kind` in the chat layer would be
-# nicer than this name list; see the adapter README notes.)
+# Channel kinds offered in the picker, by the parameter's declared `channel_kind`.
 TEXT_CHANNEL_TYPES = [0, 5]  # text, announcement
 VOICE_CHANNEL_TYPES = [2, 13]  # voice, stage
-VOICE_PARAMS = frozenset({"spraakkanaal"})
 
 NAME_LIMIT = 32
 DESCRIPTION_LIMIT = 100
@@ -99,7 +96,7 @@ def option_json(command: Command, param: Param) -> dict[str, Any]:
             option["max_value"] = param.max_value
     elif param.type is ParamType.CHANNEL:
         option["channel_types"] = (
-            VOICE_CHANNEL_TYPES if param.name in VOICE_PARAMS else TEXT_CHANNEL_TYPES
+            VOICE_CHANNEL_TYPES if param.channel_kind == "voice" else TEXT_CHANNEL_TYPES
         )
     return option
 

@@ -51,6 +51,10 @@ async def run_discord(app: App, **client_kwargs: object) -> None:
         failure = DiscordLoginFailed("token_invalid")
     except discord.PrivilegedIntentsRequired:
         failure = DiscordLoginFailed("intents_missing")
+    except discord.HTTPException as exc:
+        # e.g. Discord refused the command list while syncing in setup_hook
+        log.error("Discord refused a request at start: %s %s", exc.status, exc.code)
+        failure = DiscordLoginFailed("commands_refused")
     except (OSError, discord.GatewayNotFound):
         # aiohttp's connection errors are OSErrors: they must not read as a database problem
         failure = DiscordLoginFailed("discord_unreachable")
