@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the script lines are commands as a member types them)
 """Every capability through the console, as a scripted session: intervisie, a reflection
 round, the development agenda and the practice log, with files written to disk."""
 
@@ -5,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-
 from pathlib import Path
 
 from icalendar import Calendar
