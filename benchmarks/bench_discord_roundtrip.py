@@ -115,8 +115,11 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-async def measure_async(client_factory: ClientFactory, command_name: str, n: int,
-                        ) -> dict[str, Any]:
+async def measure_async(
+    client_factory: ClientFactory,
+    command_name: str,
+    n: int,
+) -> dict[str, Any]:
     """Start a fake, run the client until READY, then time ``n`` sequential interactions."""
     started = time.perf_counter()
     async with run_fake_discord(_community) as fake:
@@ -151,31 +154,48 @@ def measure(client_factory: ClientFactory, command_name: str, n: int) -> dict[st
 
 def _report(label: str, figures: dict[str, Any]) -> None:
     print(f"[{label}] time from fake start to client READY: {figures['ready_s'] * 1000:.0f} ms")
-    print(f"[{label}] interaction round-trip over {figures['interactions']} interactions "
-          f"({figures['members']} members): p50 {figures['p50_ms']:.2f} ms, "
-          f"p95 {figures['p95_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms, "
-          f"mean {figures['mean_ms']:.2f} ms, max {figures['max_ms']:.2f} ms; "
-          f"{figures['requests']} REST requests")
+    print(
+        f"[{label}] interaction round-trip over {figures['interactions']} interactions "
+        f"({figures['members']} members): p50 {figures['p50_ms']:.2f} ms, "
+        f"p95 {figures['p95_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms, "
+        f"mean {figures['mean_ms']:.2f} ms, max {figures['max_ms']:.2f} ms; "
+        f"{figures['requests']} REST requests"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--smoke", action="store_true", help="100 interactions (CI)")
     parser.add_argument("-n", type=int, default=None, help="number of interactions")
     args = parser.parse_args()
     n = args.n or (100 if args.smoke else 1000)
-    print(f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
-          f"python={platform.python_version()} discord.py={discord.__version__} "
-          f"system={platform.system()} {platform.release()}")
-    print(f"data: 1 guild, {MEMBERS} members, {n} interactions (/help: embed + button, "
-          "ephemeral); every request validated against the OpenAPI document")
-    _report("bare discord.py", measure(bare_help_client, "help", n))
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
+        f"python={platform.python_version()} discord.py={discord.__version__} "
+        f"system={platform.system()} {platform.release()}"
+    )
+    print(
+        f"data: 1 guild, {MEMBERS} members, {n} interactions (/help: embed + button, "
+        "ephemeral); every request validated against the OpenAPI document"
+    )
+    bare = measure(bare_help_client, "help", n)
+    _report("bare discord.py", bare)
     factory = leerbot_client_factory()
     if factory is None:
         print("[leerbot] not measured: leerbot_client_factory() hook not wired yet")
-    else:
-        _report("leerbot", measure(factory, "help", n))
+        return
+    ours = measure(factory, "help", n)
+    _report("leerbot", ours)
+    print(
+        "ratio leerbot / bare discord.py: "
+        f"READY {ours['ready_s'] / bare['ready_s']:.1f}x, "
+        f"p50 {ours['p50_ms'] / bare['p50_ms']:.1f}x, p95 {ours['p95_ms'] / bare['p95_ms']:.1f}x, "
+        f"p99 {ours['p99_ms'] / bare['p99_ms']:.1f}x "
+        "(leerbot: READY includes migrating a fresh database and syncing 49 commands; each "
+        "interaction includes a database unit of work)"
+    )
 
 
 if __name__ == "__main__":
