@@ -53,10 +53,10 @@ class DiscordPlatform:
         """False when the member does not accept DMs from the server (a common setting)."""
         message = message_for(reply, self._locale(reply), guild_id=place_id)
         try:
-            user = self.client.get_user(int(member_platform_id))
-            if user is None:
-                user = await self.client.fetch_user(int(member_platform_id))
-            await user.send(**message.kwargs(for_interaction=False))
+            # Open (or reuse) the DM channel by id: no user lookup first, so a DM costs two
+            # requests at most, and one once discord.py knows the channel.
+            channel = await self.client.create_dm(discord.Object(id=int(member_platform_id)))
+            await channel.send(**message.kwargs(for_interaction=False))
         except discord.Forbidden as exc:
             log.info("member %s does not accept DMs (%s)", member_platform_id, exc.code)
             return False
