@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from leerbot import scheduling
 from leerbot.chat import job_handlers, load_all
 from leerbot.chat.dispatch import Dispatcher
 from leerbot.chat.platform import Platform
@@ -71,8 +72,14 @@ async def open_app(settings: Settings, *, upgrade: bool = True) -> AsyncIterator
         if upgrade:
             async with sessionmaker() as db, db.begin():
                 purged = await audit.purge_expired(db, settings.privacy.audit_retention_days)
-            if purged:
-                log.info("removed %d audit entries past their retention period", purged)
+                finished = await scheduling.purge_finished(db)
+            if purged or finished:
+                log.info(
+                    "removed %d audit entries past their retention period and %d "
+                    "finished scheduled jobs",
+                    purged,
+                    finished,
+                )
         dispatcher = Dispatcher(sessionmaker, settings, load_all())
         opened = App(settings, engine, sessionmaker, dispatcher)
         try:

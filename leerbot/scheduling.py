@@ -383,3 +383,24 @@ async def run_due(scheduler: Scheduler) -> int:
         if await scheduler.fire(job_id):
             ran += 1
     return ran
+
+
+async def purge_finished(db: AsyncSession, days: int = 30) -> int:
+    """Forget jobs that were done, cancelled or missed more than `days` ago, and the
+    delivery records of their messages; returns how many jobs went."""
+    from sqlalchemy import delete, or_
+
+    from leerbot.db.models import ReminderDelivery
+
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    result = await db.execute(
+        delete(ScheduledJob).where(
+            or_(
+                ScheduledJob.fired_at < cutoff,
+                ScheduledJob.cancelled_at < cutoff,
+                ScheduledJob.missed_at < cutoff,
+            )
+        )
+    )
+    await db.execute(delete(ReminderDelivery).where(ReminderDelivery.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

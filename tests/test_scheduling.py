@@ -151,3 +151,19 @@ async def test_a_failing_handler_is_logged_and_does_not_stop_the_timer(app: App)
         await scheduler.stop()
     assert "boom" in ((await job(app, "broken:1")).error or "")
     assert recorder.runs == ["ping:6"]
+
+
+async def test_finished_jobs_are_forgotten_after_a_month_but_pending_ones_stay(app: App) -> None:
+    from leerbot.scheduling import purge_finished
+
+    await add_job(app, "ping:old", due_in=-1)
+    await add_job(app, "ping:pending", due_in=3600)
+    async with app.sessionmaker() as db, db.begin():
+        old = await db.scalar(select(ScheduledJob).where(ScheduledJob.key == "ping:old"))
+        assert old is not None
+        old.fired_at = datetime.now(UTC) - timedelta(days=40)
+    async with app.sessionmaker() as db, db.begin():
+        assert await purge_finished(db) == 1
+    async with app.sessionmaker() as db:
+        keys = list(await db.scalars(select(ScheduledJob.key)))
+    assert keys == ["ping:pending"]

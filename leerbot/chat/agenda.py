@@ -9,6 +9,7 @@ from datetime import date
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, registry
 from leerbot.chat.context import Context
+from leerbot.chat.delivery import post_card
 from leerbot.chat.formatting import when
 from leerbot.chat.reply import (
     Attachment,
@@ -432,21 +433,15 @@ async def publish_job(run: scheduling.JobRun) -> None:
     channel = item.channel_id or community.agenda_channel_id
     if channel is None:
         return
-    reply = card(item, community.locale)
-    if item.message_id:
-        await platform.edit(community.platform_id, channel, item.message_id, reply)
-        return
-    message_id = await platform.post(community.platform_id, channel, reply)
-    thread_id = await platform.open_thread(
-        community.platform_id,
-        channel,
-        translate(community.locale, "agenda.thread_name", number=item.id, title=item.title)[:100],
-        message_id=message_id,
+    name = translate(community.locale, "agenda.thread_name", number=item.id, title=item.title)
+    posted = await post_card(
+        platform, community, channel, item.message_id, card(item, community.locale), name
     )
-    async with run.sessionmaker() as db, db.begin():
-        row = await db.get(AgendaItem, item.id)
-        assert row is not None
-        row.channel_id, row.message_id, row.thread_id = channel, message_id, thread_id
+    if posted is not None:
+        async with run.sessionmaker() as db, db.begin():
+            row = await db.get(AgendaItem, item.id)
+            assert row is not None
+            row.channel_id, (row.message_id, row.thread_id) = channel, posted
 
 
 async def notify_job(run: scheduling.JobRun) -> None:

@@ -121,9 +121,7 @@ class Registry:
         params: tuple[Param, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
-            cmd = Command(
-                tuple(path.split()), tuple(path_en.split()), handler, permission, params
-            )
+            cmd = Command(tuple(path.split()), tuple(path_en.split()), handler, permission, params)
             if len(cmd.path) != len(cmd.path_en) or not 1 <= len(cmd.path) <= 2:
                 raise ValueError(f"bad command path {path!r}/{path_en!r}")
             if cmd.path in self.commands:

@@ -68,3 +68,23 @@ async def deliver(
             )
             if row is not None:
                 row.via = via
+
+
+async def post_card(
+    platform: Platform,
+    community: Community,
+    channel: str,
+    message_id: str | None,
+    reply: Reply,
+    thread_name: str,
+) -> tuple[str, str] | None:
+    """Keep one card per item in a channel: edit it when it exists, otherwise post it and
+    open its discussion thread. Returns the new (message id, thread id) after a first post."""
+    if message_id:
+        await platform.edit(community.platform_id, channel, message_id, reply)
+        return None
+    posted = await platform.post(community.platform_id, channel, reply)
+    thread = await platform.open_thread(
+        community.platform_id, channel, thread_name[:100], message_id=posted
+    )
+    return posted, thread
