@@ -30,7 +30,10 @@ from leerbot.core.permissions import Standing, may, register_rule, require
 from leerbot.core.timeparse import parse_duration, parse_when
 from leerbot.core.validation import clean_text
 from leerbot.db.models import (
+    AgendaLink,
     Member,
+    Practice,
+    PracticeLink,
     SessionAttendance,
     SessionOccurrence,
     SessionRole,
@@ -86,6 +89,8 @@ class OccurrenceView:
     message_id: str | None
     thread_id: str | None
     event_id: str | None
+    agenda_links: tuple[int, ...] = ()
+    practice_links: tuple[int, ...] = ()
 
     @property
     def free_places(self) -> int:
@@ -932,6 +937,25 @@ async def view(db: AsyncSession, actor: Actor | None, occurrence_id: int) -> Occ
         message_id=occ.message_id,
         thread_id=occ.thread_id,
         event_id=occ.event_id,
+        agenda_links=tuple(
+            await db.scalars(
+                select(AgendaLink.item_id)
+                .where(AgendaLink.target_type == "session", AgendaLink.target_id == occ.id)
+                .order_by(AgendaLink.item_id)
+            )
+        ),
+        practice_links=tuple(
+            await db.scalars(
+                select(PracticeLink.practice_id)
+                .join(Practice, Practice.id == PracticeLink.practice_id)
+                .where(
+                    PracticeLink.target_type == "session",
+                    PracticeLink.target_id == occ.id,
+                    Practice.state == "shared",
+                )
+                .order_by(PracticeLink.practice_id)
+            )
+        ),
     )
 
 

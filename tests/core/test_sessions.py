@@ -221,3 +221,31 @@ async def test_names_can_be_hidden_from_the_list(app: App) -> None:
     async with app.sessionmaker() as db:
         seen = await sessions.view(db, bram, first.id)
     assert seen.listed_names == ("Anna",) and seen.unlisted_count == 1 and seen.yes_count == 2
+
+
+async def test_a_session_shows_the_agenda_points_and_practices_linked_to_it(app: App) -> None:
+    from leerbot.core import agenda, practices
+
+    first = await plan(app)
+    coordinator = await actor_for(app.sessionmaker, "Co", coordinator=True)
+    async with app.sessionmaker() as db, db.begin():
+        point = await agenda.propose(
+            db,
+            coordinator,
+            app.settings,
+            title="Punt",
+            description="D",
+            theme="samenwerking",
+            kind="wens",
+            level="organisatie",
+        )
+        draft = await practices.start_draft(
+            db, coordinator, app.settings, title="Praktijk", fields={"what_we_do": "Samen leren"}
+        )
+    async with app.sessionmaker() as db, db.begin():
+        shared = await practices.confirm_and_share(db, coordinator, app.settings, draft.id)
+        await agenda.link(db, coordinator, point.id, "session", first.id)
+        await practices.link_session(db, coordinator, shared.id, first.id)
+    async with app.sessionmaker() as db:
+        seen = await sessions.view(db, coordinator, first.id)
+    assert seen.agenda_links == (point.id,) and seen.practice_links == (shared.id,)
