@@ -579,16 +579,17 @@ async def close_now(db: AsyncSession, actor: Actor, round_id: int) -> RoundView:
     item = await _round(db, actor, round_id)
     if item.status != "open":
         raise ValidationFailed("errors.round_closed")
+    # Cancel the deadline first: `cancel` matches by prefix, and the early close must stay.
+    await scheduling.cancel(db, f"round:{item.id}:close")
     await scheduling.schedule(
         db,
         community_id=item.community_id,
         kind="round.close",
-        key=f"round:{item.id}:close-now",
+        key=f"round:{item.id}:early-close",
         due_at=datetime.now(UTC),
         payload={"round_id": item.id},
         grace=timedelta(days=30),
     )
-    await scheduling.cancel(db, f"round:{item.id}:close")
     await audit.record(db, actor, "round.closed_early", "reflection_round", item.id)
     return await view(db, actor, item.id)
 

@@ -312,6 +312,21 @@ async def test_a_members_choice_round_shows_names_only_for_named_answers(world: 
     assert "Kees" not in summary
 
 
+async def test_a_moderator_closes_a_round_early_and_the_summary_follows(world: World) -> None:
+    fake = world.fake
+    await start_round(world, vraag1="Wat neem je mee?", anoniem="named", minimum=1)
+    await answer_in_dm(world, world.sanne, {"Wat neem je mee?": "Moed."})
+    waiter = fake.wait_for_message(world.announcements)
+    closing = await fake.slash(world.admin, "ronde sluiten", ronde=1)
+    assert "De ronde Terugblik wordt nu gesloten. De samenvatting volgt." in seen(closing)
+    posted = await waiter  # the promised summary, at once
+    assert answers_in(posted.content) == {"Wat neem je mee?": ["Moed. — Sanne"]}
+    late = await fake.click(
+        await invitation_for(world, world.kees), "Beantwoorden", by=world.kees.user
+    )
+    assert "This round is closed. Answering is no longer possible." in seen(late)  # Kees: en-US
+
+
 # --- the threshold -------------------------------------------------------------------------
 
 
@@ -883,6 +898,15 @@ async def test_anonymous_answers_cannot_be_linked_to_the_members_who_wrote_them(
     assert not {"Sanne", "Kees", "Bram"} & set(summary.replace(".", " ").split())
 
 
+async def test_anonymous_answers_leave_no_key_in_a_debug_log(world: World) -> None:
+    """`logging.level: DEBUG` is a supported setting, and the bot quiets the loggers that
+    would write private texts at DEBUG (discord.http, aiosqlite, SQLAlchemy): the answer key
+    must not reach the log file that way either."""
+    with every_log_line(logging.DEBUG) as lines:
+        answered = await answer_anonymously(world)
+    await check_unlinkable(world, answered, lines)
+
+
 # --- refusals that change nothing ---------------------------------------------------------------
 
 
@@ -930,3 +954,11 @@ async def test_an_audience_with_nobody_in_it_is_refused(world: World) -> None:
     )
     assert seen(english) == "There is nobody to send this round to. Choose another audience."
     await nothing_started(world)
+
+
+async def test_the_summary_counts_in_correct_dutch(world: World) -> None:
+    await start_round(world, vraag1="Wat neem je mee?", anoniem="named", minimum=1)
+    await answer_in_dm(world, world.sanne, {"Wat neem je mee?": "Rust."})
+    posted = await pass_deadline(world)
+    assert posted is not None
+    assert "1 van de 4 leden heeft geantwoord." in posted.content

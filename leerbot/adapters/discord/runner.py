@@ -13,8 +13,17 @@ from leerbot.app import App
 log = logging.getLogger("leerbot.discord")
 
 # discord.py logs request bodies (discord.http) and received events (discord.gateway) at
-# DEBUG: that would put members' private texts in the log file. Never below INFO.
-PRIVATE_LOGGERS = ("discord.http", "discord.gateway", "discord.client", "discord.state")
+# DEBUG: that would put members' private texts in the log file. discord.ui.view logs the
+# custom ids of forms it does not know (ours carry an anonymous answer's token) and
+# discord.webhook logs follow-up URLs with interaction tokens. Never below INFO.
+PRIVATE_LOGGERS = (
+    "discord.http",
+    "discord.gateway",
+    "discord.client",
+    "discord.state",
+    "discord.ui",
+    "discord.webhook",
+)
 
 
 def _quiet_private_loggers() -> None:
