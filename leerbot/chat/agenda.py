@@ -453,7 +453,7 @@ async def notify_job(run: scheduling.JobRun) -> None:
         author = await db.get(Member, row.author_id) if row and row.author_id else None
     if platform is None or community is None or author is None or item.anonymous:
         return
-    locale = author.locale or community.locale
+    locale = author.language(community.locale)
     reply = card(item, locale, with_buttons=False)
     last = item.history[-1] if item.history else None
     reply.text = Msg(

@@ -39,7 +39,7 @@ async def deliver(
                 continue
             delivery = ReminderDelivery(job_key=run.key, member_id=member.id, via="pending")
             db.add(delivery)
-        locale = member.locale or community.locale
+        locale = member.language(community.locale)
         reply = make(locale)
         reply.locale = locale
         via = "failed"

@@ -155,6 +155,10 @@ async def resolve_actor(db: AsyncSession, community: Community, identity: Identi
             assert member is not None
     elif identity.in_community and member.display_name != display_name:
         member.display_name = display_name
+    if identity.locale_hint:
+        seen_locale = normalize_locale(identity.locale_hint)
+        if member.platform_locale != seen_locale:
+            member.platform_locale = seen_locale
     functions: set[Function] = set(identity.granted_functions)
     if (
         member.is_coordinator

@@ -137,6 +137,7 @@ async def _export_core(db: AsyncSession, member: Member) -> dict[str, Any]:
             "role": member.role,
             "site": member.site.name if member.site else None,
             "language": member.locale,
+            "language_of_your_discord": member.platform_locale,
             "moderator": member.is_moderator,
             "coordinator": member.is_coordinator,
             "lived_experience": member.lived_experience,

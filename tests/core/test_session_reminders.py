@@ -138,3 +138,29 @@ async def test_promotion_from_the_waitlist_is_told_by_dm(app: App) -> None:
         await sessions.rsvp(db, anna, item.id, "no")
     await run_due(app.make_scheduler(platform))
     assert [who for who, _ in platform.dms] == ["cem"]
+
+
+async def test_messages_nobody_asked_for_come_in_the_language_of_their_discord(app: App) -> None:
+    platform = RecordingPlatform()
+    coordinator = await actor_for(app.sessionmaker, "Mo", coordinator=True)
+    start = (datetime.now(app.settings.tz) + timedelta(days=3)).strftime("%Y-%m-%d 10:00")
+    async with app.sessionmaker() as db, db.begin():
+        item = await sessions.plan(
+            db,
+            coordinator,
+            app.settings,
+            title="Klein",
+            start=start,
+            location_kind="address",
+            location="Emmen",
+        )
+    kees = await actor_for(app.sessionmaker, "Kees", locale="en-US")  # never chose a language
+    sanne = await actor_for(app.sessionmaker, "Sanne", locale="nl")
+    for actor in (kees, sanne):
+        async with app.sessionmaker() as db, db.begin():
+            await sessions.rsvp(db, actor, item.id, "yes")
+    async with app.sessionmaker() as db, db.begin():
+        await sessions.cancel(db, coordinator, item.id)
+    await run_due(app.make_scheduler(platform))
+    languages = {who: reply.locale for who, reply in platform.dms}  # type: ignore[attr-defined]
+    assert languages == {"kees": "en", "sanne": "nl"}

@@ -78,12 +78,18 @@ class Member(Base):
     is_coordinator: Mapped[bool] = mapped_column(Boolean, default=False)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
     locale: Mapped[str | None] = mapped_column(String(5))
+    platform_locale: Mapped[str | None] = mapped_column(String(5))
     lived_experience: Mapped[str | None] = mapped_column(Text)
     share_lived_experience: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     site: Mapped[Site | None] = relationship(lazy="joined")
+
+    def language(self, community_locale: str) -> str:
+        """The language for messages the member did not ask for (reminders, notices): their
+        own choice, else the language of their Discord, else the community's."""
+        return self.locale or self.platform_locale or community_locale
 
 
 class AuditEntry(Base):
