@@ -68,6 +68,10 @@ def _bank_choices() -> tuple[Choice, ...]:
     ]
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _question_text(question: dict[str, str], locale: str) -> str:
     return question["en"] if locale == "en" else question["nl"]
 
@@ -113,12 +117,16 @@ def answer_form(
         fields=tuple(
             FormField(
                 name=q["id"],
-                label=UserText(_question_text(q, locale)[:45]),  # type: ignore[arg-type]
+                label=UserText(_short(_question_text(q, locale), 45)),
                 paragraph=True,
                 required=False,
                 max_length=core.MAX_ANSWER,
                 default=(current or {}).get(q["id"]),
-                placeholder=Msg("reflections.form_placeholder"),
+                # Discord allows 45 characters in a label: a longer question goes on in
+                # the placeholder, so the member can read all (or nearly all) of it.
+                placeholder=UserText(_short(_question_text(q, locale), 100))
+                if len(_question_text(q, locale)) > 45
+                else Msg("reflections.form_placeholder"),
             )
             for q in questions
         ),

@@ -89,7 +89,7 @@ class FormField:
     max_length: int = 1000
     min_length: int = 0
     default: str | None = None
-    placeholder: Msg | None = None
+    placeholder: Msg | UserText | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from leerbot.testing import Reply as Seen
 from leerbot.testing.state import Member, Message
 from tests.e2e.conftest import World, _declare, discord_world, unexpected_errors
 
-INVITE = "Reflectieronde: "
+# Invitations and reminders come in each member's language (Kees's Discord is English).
+INVITE = ("Reflectieronde: ", "Reflection round: ")
 HOUSE_RULES = "Geef geen ongevraagd advies."
 SAVED_NAMED = "Dank je wel! Je antwoord voor {} is bewaard."
 SAVED_ANONYMOUS = "Dank je wel! Je anonieme antwoord voor {} is bewaard."
@@ -60,7 +61,7 @@ def labels(message: Seen | Message) -> list[str]:
     return [b["label"] for b in buttons_of(message)]
 
 
-def titled(messages: list[Message], prefix: str) -> list[Message]:
+def titled(messages: list[Message], prefix: str | tuple[str, ...]) -> list[Message]:
     return [m for m in messages if any((e.get("title") or "").startswith(prefix) for e in m.embeds)]
 
 
@@ -69,7 +70,7 @@ def invitations(world: World, member: Member) -> list[Message]:
 
 
 def reminders(world: World, member: Member) -> list[Message]:
-    return titled(world.fake.dms(member), "Herinnering: ")
+    return titled(world.fake.dms(member), ("Herinnering: ", "Reminder: "))
 
 
 async def invitation_for(world: World, member: Member) -> Message:
@@ -168,13 +169,21 @@ async def pass_deadline(world: World, round_id: int = 1) -> Message | None:
     return after[-1] if len(after) > before else None
 
 
+ENGLISH = {"Beantwoorden": "Answer", "Overslaan": "Skip", "Pauzeer mij": "Pause me"}
+
+
+def button(member: Member, dutch: str) -> str:
+    """A button's label as this member sees it (Kees's Discord is in English)."""
+    return ENGLISH.get(dutch, dutch) if member.user.locale.startswith("en") else dutch
+
+
 async def answer_in_dm(
     world: World, member: Member, values: dict[str, str], *, mode: str | None = None
 ) -> Seen:
     """Open the invitation in the DM, (choose named or anonymous: `mode` is the button's
     label in the member's language,) and fill in the form."""
     invitation = await invitation_for(world, member)
-    opened = await world.fake.click(invitation, "Beantwoorden", by=member.user)
+    opened = await world.fake.click(invitation, button(member, "Beantwoorden"), by=member.user)
     if mode is not None:
         assert opened.modal is None and len(labels(opened)) == 2, seen(opened)
         opened = await world.fake.click(opened, mode)
@@ -321,9 +330,7 @@ async def test_a_moderator_closes_a_round_early_and_the_summary_follows(world: W
     assert "De ronde Terugblik wordt nu gesloten. De samenvatting volgt." in seen(closing)
     posted = await waiter  # the promised summary, at once
     assert answers_in(posted.content) == {"Wat neem je mee?": ["Moed. — Sanne"]}
-    late = await fake.click(
-        await invitation_for(world, world.kees), "Beantwoorden", by=world.kees.user
-    )
+    late = await fake.click(await invitation_for(world, world.kees), "Answer", by=world.kees.user)
     assert "This round is closed. Answering is no longer possible." in seen(late)  # Kees: en-US
 
 
@@ -335,7 +342,7 @@ async def test_too_few_answers_withhold_the_summary(world: World) -> None:
     await start_round(world, vraag1="Wat was lastig?", anoniem="named", minimum=3)
     await answer_in_dm(world, world.sanne, {"Wat was lastig?": "Het gesprek met mijn teamleider."})
     kees = await invitation_for(world, world.kees)
-    skipped = await fake.click(kees, "Overslaan", by=world.kees.user)
+    skipped = await fake.click(kees, "Skip", by=world.kees.user)
     assert "Fine, you skip this round." in seen(skipped)  # his Discord is in English
 
     posted = await pass_deadline(world)
@@ -370,7 +377,7 @@ async def test_one_gentle_reminder_only_to_those_who_did_nothing(world: World) -
     assert "gestart voor 5 leden" in seen(started)
     await answer_in_dm(world, world.sanne, {"Wat gaf je moed?": "Mijn collega."})
     kees = await invitation_for(world, world.kees)
-    skipped = await fake.click(kees, "Overslaan", by=world.kees.user)
+    skipped = await fake.click(kees, "Skip", by=world.kees.user)
     assert "You will get no reminder for it." in seen(skipped)
     paused = await fake.click(await invitation_for(world, lotte), "Pauzeer mij", by=lotte.user)
     assert "Je bent gepauzeerd" in seen(paused)
@@ -510,7 +517,13 @@ async def test_more_than_five_questions_continue_in_a_second_form(world: World) 
         "na-verwachtingen",
     ]
     for field_, question in zip(fields, questions[:5], strict=True):
-        assert len(field_["label"]) <= 45 and question.startswith(field_["label"])
+        # a label holds 45 characters: a longer question is cut with "…" and continues,
+        # in full or nearly, in the placeholder
+        assert len(field_["label"]) <= 45
+        assert question.startswith(field_["label"].rstrip("…"))
+        if len(question) > 45:
+            assert field_["label"].endswith("…")
+            assert question.startswith(field_["placeholder"].rstrip("…"))
     saved = await fake.submit_modal(
         first, {"na-meenemen": "Dat ik mag twijfelen.", "na-verrast": "Hoe open iedereen was."}
     )
@@ -697,10 +710,10 @@ async def test_a_restart_in_the_middle_of_a_round(
             )
             assert [f.get("value") for f in modal_fields(old)] == ["Voor de herstart."]
             # buttons of messages sent before the restart still work
-            form = await fake.click(kees_invitation, "Beantwoorden", by=world.kees.user)
+            form = await fake.click(kees_invitation, "Answer", by=world.kees.user)
             saved = await fake.submit_modal(form, {"Wat neem je mee?": "Na de herstart."})
             assert "Thank you! Your answer for Terugblik is saved." in seen(saved)
-            assert seen(reminder).startswith("Herinnering: Terugblik")
+            assert seen(reminder).startswith("Reminder: Terugblik")  # Kees reads English
 
             # the deadline comes: the new process's timer closes the round
             waiter = fake.wait_for_message(world.announcements, lambda m: "# Samen" in m.content)

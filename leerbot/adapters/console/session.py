@@ -18,7 +18,7 @@ from typing import TextIO
 from leerbot.chat.commands import MemberRef, ParamType
 from leerbot.chat.context import Place
 from leerbot.chat.dispatch import Dispatcher
-from leerbot.chat.reply import Reply, render
+from leerbot.chat.reply import Reply, UserText, render
 from leerbot.core.actor import Function, Identity
 from leerbot.i18n import normalize_locale, translate
 
@@ -272,7 +272,9 @@ class ConsoleSession:
         self.say(f"-- {render(form.title, locale)} --")
         values: dict[str, str] = {}
         for item in form.fields:
-            label = render(item.label, locale)
+            # a question too long for a Discord label continues in its placeholder
+            long_text = isinstance(item.placeholder, UserText)
+            label = render(item.placeholder if long_text else item.label, locale)
             hint = " " + translate(locale, "console.optional") if not item.required else ""
             line = self._next_line(f"{label}{hint}: ")
             if line is None:
