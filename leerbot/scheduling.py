@@ -403,4 +403,7 @@ async def purge_finished(db: AsyncSession, days: int = 30) -> int:
         )
     )
     await db.execute(delete(ReminderDelivery).where(ReminderDelivery.created_at < cutoff))
+    from leerbot.db.models import SavedSearch  # paging state behind old buttons
+
+    await db.execute(delete(SavedSearch).where(SavedSearch.created_at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -23,7 +23,7 @@ from leerbot.chat.reply import (
 from leerbot.core import practices as core
 from leerbot.core.community import find_site
 from leerbot.core.themes import load_themes
-from leerbot.db.models import Community, Practice, Site
+from leerbot.db.models import Community, Practice, SavedSearch, Site
 from leerbot.exports import practices as exports
 from leerbot.i18n import Msg, translate
 
@@ -31,7 +31,7 @@ NUMBER = Param("nummer", "number", ParamType.INTEGER, required=True, min_value=1
 PART_ONE = ("context", "what_we_do", "expert_role", "why_it_works")
 PART_TWO = ("result", "pitfalls", "conditions", "funding")
 LEVEL_CHOICES = tuple(Choice(k, k, translate("en", f"agenda.levels.{k}")) for k in core.LEVELS)
-MAX_QUERY = 80
+MAX_QUERY = 200
 
 
 def _theme_choices() -> tuple[Choice, ...]:
@@ -302,12 +302,13 @@ async def link_command(ctx: Context, nummer: int, sessie: int) -> Reply:
     return Reply.say("practices.linked", title=item.title, session=sessie)
 
 
-def _encode(page: int, query: str, filters: core.SearchFilters, site_id: str) -> str:
-    head = f"{page}:{site_id}:{filters.theme or ''}:{filters.level or ''}:{filters.tag or ''}:"
-    return head + query[: max(0, 83 - len(head))]
-
-
-async def _results(ctx: Context, query: str, filters: core.SearchFilters, page: int) -> Reply:
+async def _results(
+    ctx: Context,
+    query: str,
+    filters: core.SearchFilters,
+    page: int,
+    saved: SavedSearch | None = None,
+) -> Reply:
     found = await core.search(ctx.db, ctx.actor, query, filters, page)
     if not found.total:
         return Reply.say("practices.no_results", query=query)
@@ -329,25 +330,30 @@ async def _results(ctx: Context, query: str, filters: core.SearchFilters, page: 
         ),
         text=UserText("\n".join(lines)),
     )
-    site_id = ""
-    if filters.site:
-        site_id = str((await find_site(ctx.db, ctx.actor, filters.site)).id)
-    if found.page > 1:
-        reply.buttons.append(
-            Button(
-                Msg("agenda.buttons.previous"),
-                "practice.page",
-                _encode(found.page - 1, query, filters, site_id),
-            )
+    if found.pages > 1 and saved is None:
+        saved = SavedSearch(
+            community_id=ctx.actor.community_id,
+            query=query,
+            filters={
+                "site": filters.site,
+                "theme": filters.theme,
+                "level": filters.level,
+                "tag": filters.tag,
+            },
         )
-    if found.page < found.pages:
-        reply.buttons.append(
-            Button(
-                Msg("agenda.buttons.next"),
-                "practice.page",
-                _encode(found.page + 1, query, filters, site_id),
+        ctx.db.add(saved)
+        await ctx.db.flush()
+    if saved is not None:
+        if found.page > 1:
+            reply.buttons.append(
+                Button(
+                    Msg("agenda.buttons.previous"), "practice.page", f"{saved.id}:{found.page - 1}"
+                )
             )
-        )
+        if found.page < found.pages:
+            reply.buttons.append(
+                Button(Msg("agenda.buttons.next"), "practice.page", f"{saved.id}:{found.page + 1}")
+            )
     return reply
 
 
@@ -376,13 +382,12 @@ async def search_command(
 
 @registry.action("practice.page", permission=core.VIEW)
 async def page_button(ctx: Context, arg: str) -> Reply:
-    page, site_id, theme, level, tag, query = [*arg.split(":", 5), *[""] * 6][:6]
-    site = None
-    if site_id:
-        row = await ctx.db.get(Site, int(site_id))
-        site = row.name if row else None
-    filters = core.SearchFilters(site, theme or None, level or None, tag or None)
-    return await _results(ctx, query, filters, int(page or 1))
+    saved_id, _, page = arg.partition(":")
+    saved = await ctx.db.get(SavedSearch, int(saved_id))
+    if saved is None or saved.community_id != ctx.actor.community_id:
+        return Reply.error("errors.unknown_button")
+    filters = core.SearchFilters(**{k: v for k, v in saved.filters.items() if v})
+    return await _results(ctx, saved.query, filters, int(page or 1), saved=saved)
 
 
 async def export_practices(

@@ -318,6 +318,12 @@ async def link(
         from leerbot.core import sessions
 
         await sessions.view(db, actor, target_id)  # raises NotFound for an unknown session
+    else:
+        from leerbot.core import practices
+
+        target = await practices.view(db, actor, target_id)  # unknown, or someone's draft
+        if target.state != "shared":
+            raise NotFound("errors.practice_not_found", number=target_id)
     try:
         async with db.begin_nested():
             db.add(AgendaLink(item_id=item.id, target_type=target_type, target_id=target_id))
@@ -326,7 +332,26 @@ async def link(
     await audit.record(
         db, actor, "agenda.linked", "agenda_item", item.id, target=f"{target_type}:{target_id}"
     )
+    await _publish(db, item)  # both cards show the link
+    await _republish_target(db, target_type, target_id)
     return await view(db, actor, item.id)
+
+
+async def _republish_target(db: AsyncSession, target_type: str, target_id: int) -> None:
+    from leerbot.db.models import Practice, SessionOccurrence
+
+    if target_type == "practice":
+        from leerbot.core import practices
+
+        practice = await db.get(Practice, target_id)
+        if practice is not None:
+            await practices.publish(db, practice)
+    else:
+        from leerbot.core import sessions
+
+        occurrence = await db.get(SessionOccurrence, target_id)
+        if occurrence is not None:
+            await sessions.republish(db, occurrence)
 
 
 async def linked_items(

@@ -256,14 +256,14 @@ async def confirm_and_share(
     require(actor, SHARE)
     practice = await _own_draft(db, actor, practice_id)
     practice.state = "shared"
-    practice.shared_at = datetime.now(UTC)
+    practice.shared_at = practice.updated_at = datetime.now(UTC)
     author_id = practice.author_id
     if practice.anonymous:
         practice.author_id = None  # anonymous from here on: no link kept
     await index.index(db, practice.id, practice.title, _body(practice))
     if not practice.anonymous and author_id:
         await audit.record(db, actor, "practice.shared", "practice", practice.id)
-    await _publish(db, practice)
+    await publish(db, practice)
     await schedule_digest(db, practice.community_id, settings)
     return await view(db, actor, practice.id)
 
@@ -273,7 +273,8 @@ async def discard_draft(db: AsyncSession, actor: Actor, practice_id: int) -> Non
     await db.delete(practice)
 
 
-async def _publish(db: AsyncSession, practice: Practice) -> None:
+async def publish(db: AsyncSession, practice: Practice) -> None:
+    """Schedule the practice's card in the channel to be posted or brought up to date."""
     import uuid
 
     await scheduling.schedule(
@@ -310,19 +311,24 @@ async def edit(
         "theme": practice.theme,
         **{f: getattr(practice, f) for f in TEXT_FIELDS},
     }
-    changed: list[str] = []
+    changed: list[str] = []  # only what really differs counts as an edit
     if title is not None:
-        practice.title = clean_text(title, field="title", max_length=100) or practice.title
-        changed.append("title")
+        new_title = clean_text(title, field="title", max_length=100) or practice.title
+        if new_title != practice.title:
+            practice.title = new_title
+            changed.append("title")
     for name, value in _clean_fields(fields or {}, partial=True).items():
         if name in REQUIRED and not value:
             raise ValidationFailed("errors.required", field=name)
-        setattr(practice, name, value)
-        changed.append(name)
+        if value != getattr(practice, name):
+            setattr(practice, name, value)
+            changed.append(name)
     if tags is not None:
-        practice.tags = _clean_tags(tags)
-        changed.append("tags")
-    if theme is not None:
+        new_tags = _clean_tags(tags)
+        if new_tags != list(practice.tags or []):
+            practice.tags = new_tags
+            changed.append("tags")
+    if theme is not None and theme != practice.theme:
         if theme not in load_themes(settings.content_dir):
             raise ValidationFailed(
                 "errors.bad_choice",
@@ -337,7 +343,7 @@ async def edit(
     practice.updated_at = datetime.now(UTC)
     await index.index(db, practice.id, practice.title, _body(practice))
     await audit.record(db, actor, "practice.edited", "practice", practice.id, fields=changed)
-    await _publish(db, practice)
+    await publish(db, practice)
     return await view(db, actor, practice.id)
 
 
@@ -350,7 +356,7 @@ async def withdraw(db: AsyncSession, actor: Actor, practice_id: int) -> Practice
     practice.state = "withdrawn"
     await index.remove(db, practice.id)
     await audit.record(db, actor, "practice.withdrawn", "practice", practice.id)
-    await _publish(db, practice)
+    await publish(db, practice)
     return await view(db, actor, practice.id)
 
 
@@ -370,6 +376,12 @@ async def link_session(
             )
     except IntegrityError:
         raise Conflict("errors.already_linked") from None
+    await publish(db, practice)  # both cards show the link
+    from leerbot.db.models import SessionOccurrence
+
+    occurrence = await db.get(SessionOccurrence, session_id)
+    if occurrence is not None:
+        await sessions.republish(db, occurrence)
     return await view(db, actor, practice.id)
 
 

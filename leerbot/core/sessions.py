@@ -1195,3 +1195,8 @@ def _register_data_handler() -> None:
 
 
 _register_data_handler()
+
+
+async def republish(db: AsyncSession, occ: SessionOccurrence) -> None:
+    """Bring the occurrence's card up to date (e.g. after something was linked to it)."""
+    await _publish(db, occ, occ.series.community_id)

@@ -32,8 +32,9 @@ def _stemmer() -> snowballstemmer.stemmer:  # type: ignore[name-defined]
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words and numbers, in order (punctuation and operators dropped)."""
-    return [w.lower() for w in _WORD.findall(text or "")]
+    """Lower-cased words and numbers, in order (punctuation and operators dropped). Single
+    letters go too: "foto's" and "ervaringsdeskundige's" must not demand an "s"."""
+    return [w.lower() for w in _WORD.findall(text or "") if len(w) > 1 or w.isdigit()]
 
 
 def stems(text: str) -> list[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leerbot.search.dutch import query_terms, query_words, stems
+from leerbot.search.dutch import query_terms, query_words, stems, words
 
 INDEX_TABLES = ("practice_fts", "practice_search")
 
@@ -33,13 +33,15 @@ class Hit:
 
 async def index(db: AsyncSession, practice_id: int, title: str, body: str) -> None:
     if db.bind.dialect.name == "postgresql":
+        # PostgreSQL gets the same words the query side uses (its own parser would keep
+        # "24/7" or "2.0" whole and split "COVID-19" differently); it stems them itself.
         await db.execute(
             text(
                 "INSERT INTO practice_search (practice_id, document) VALUES (:id, "
                 "setweight(to_tsvector('dutch', :title), 'A') || to_tsvector('dutch', :body)) "
                 "ON CONFLICT (practice_id) DO UPDATE SET document = EXCLUDED.document"
             ),
-            {"id": practice_id, "title": title, "body": body},
+            {"id": practice_id, "title": " ".join(words(title)), "body": " ".join(words(body))},
         )
         return
     await db.execute(text("DELETE FROM practice_fts WHERE rowid = :id"), {"id": practice_id})

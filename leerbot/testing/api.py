@@ -50,8 +50,11 @@ _log = logging.getLogger(__name__)
 
 ALL_PRIVILEGED = gw.PRIVILEGED
 # Application flags that say "privileged intent enabled in the developer portal".
-_INTENT_FLAGS = {gw.GUILD_PRESENCES: 1 << 13, gw.GUILD_MEMBERS: 1 << 15,
-                 gw.MESSAGE_CONTENT: 1 << 19}
+_INTENT_FLAGS = {
+    gw.GUILD_PRESENCES: 1 << 13,
+    gw.GUILD_MEMBERS: 1 << 15,
+    gw.MESSAGE_CONTENT: 1 << 19,
+}
 
 
 class InteractionRefused(Exception):
@@ -111,7 +114,8 @@ class InteractionRecord:
             return True
         if kind == 5:
             return bool(self.followups) or (
-                self.original is not None and not self.original.flags & LOADING)
+                self.original is not None and not self.original.flags & LOADING
+            )
         if kind == 6:
             return self.edits > 0 or bool(self.followups)
         return False
@@ -125,8 +129,10 @@ class Reply:
         self.interaction = interaction
 
     def __repr__(self) -> str:
-        return (f"<Reply type={self.response_type} content={self.content!r} "
-                f"ephemeral={self.ephemeral} modal={self.modal is not None}>")
+        return (
+            f"<Reply type={self.response_type} content={self.content!r} "
+            f"ephemeral={self.ephemeral} modal={self.modal is not None}>"
+        )
 
     @property
     def response_type(self) -> int | None:
@@ -140,8 +146,10 @@ class Reply:
     def message(self) -> Message | None:
         """The visible message: the original response, or the first follow-up."""
         rec = self.interaction
-        if rec.original is not None and not rec.original.deleted and not (
-            rec.original.flags & LOADING
+        if (
+            rec.original is not None
+            and not rec.original.deleted
+            and not (rec.original.flags & LOADING)
         ):
             return rec.original
         return rec.followups[0] if rec.followups else rec.original
@@ -180,8 +188,9 @@ class Reply:
 
     async def wait_for_followups(self, count: int = 1, timeout: float = 5.0) -> list[Message]:
         """Wait until the bot has sent ``count`` follow-ups (beyond the answer itself)."""
-        await self.fake.wait_until(lambda: len(self.followups) >= count, timeout,
-                                   f"{count} follow-up(s)")
+        await self.fake.wait_until(
+            lambda: len(self.followups) >= count, timeout, f"{count} follow-up(s)"
+        )
         return self.followups
 
 
@@ -253,17 +262,29 @@ class FakeDiscord:
 
     # -- declaring the world -------------------------------------------------------------
 
-    def add_guild(self, name: str, *, locale: str = "nl",
-                  bot_permissions: int = BOT_DEFAULT,
-                  everyone_permissions: int = EVERYONE_DEFAULT,
-                  owner_name: str = "Eigenaar") -> Guild:
+    def add_guild(
+        self,
+        name: str,
+        *,
+        locale: str = "nl",
+        bot_permissions: int = BOT_DEFAULT,
+        everyone_permissions: int = EVERYONE_DEFAULT,
+        owner_name: str = "Eigenaar",
+    ) -> Guild:
         """A guild with @everyone, an owner, and the bot (with its managed role)."""
         guild_id = self.ids.next()
         owner = User(self.ids.next(), owner_name.lower(), owner_name)
         guild = Guild(guild_id, name, owner.id, preferred_locale=locale)
         guild.roles[guild_id] = Role(guild_id, guild_id, "@everyone", everyone_permissions, 0)
-        bot_role = Role(self.ids.next(), guild_id, self.bot_user.username, bot_permissions, 1,
-                        managed=True, bot_id=self.bot_user.id)
+        bot_role = Role(
+            self.ids.next(),
+            guild_id,
+            self.bot_user.username,
+            bot_permissions,
+            1,
+            managed=True,
+            bot_id=self.bot_user.id,
+        )
         guild.roles[bot_role.id] = bot_role
         self.guilds[guild_id] = guild
         self.users[owner.id] = owner
@@ -274,9 +295,17 @@ class FakeDiscord:
     def bot_role(self, guild: Guild) -> Role:
         return next(r for r in guild.roles.values() if r.bot_id == self.bot_user.id)
 
-    def add_role(self, guild: Guild, name: str, *, permissions: int = 0, color: int = 0,
-                 mentionable: bool = False, hoist: bool = False,
-                 above_bot: bool = False) -> Role:
+    def add_role(
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        permissions: int = 0,
+        color: int = 0,
+        mentionable: bool = False,
+        hoist: bool = False,
+        above_bot: bool = False,
+    ) -> Role:
         """A role below the bot's own (so the bot may assign it), or above it if ``above_bot``."""
         bot_role = self.bot_role(guild)
         if above_bot:
@@ -287,32 +316,62 @@ class FakeDiscord:
             for role in guild.roles.values():
                 if role is not bot_role and role.position > position:
                     role.position += 1
-        role = Role(self.ids.next(), guild.id, name, permissions, position, color, hoist,
-                    mentionable)
+        role = Role(
+            self.ids.next(), guild.id, name, permissions, position, color, hoist, mentionable
+        )
         guild.roles[role.id] = role
         return role
 
     def _roles(self, guild: Guild, roles: Sequence[Role | str]) -> list[int]:
         return [(r if isinstance(r, Role) else guild.role_named(r)).id for r in roles]
 
-    def add_member(self, guild: Guild, name: str, *, roles: Sequence[Role | str] = (),
-                   dms_open: bool = True, locale: str = "nl", nick: str | None = None,
-                   username: str | None = None, user: User | None = None,
-                   bot: bool = False) -> Member:
+    def add_member(
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        roles: Sequence[Role | str] = (),
+        dms_open: bool = True,
+        locale: str = "nl",
+        nick: str | None = None,
+        username: str | None = None,
+        user: User | None = None,
+        bot: bool = False,
+    ) -> Member:
         """A member (a new user unless ``user`` is given, e.g. the same person in two guilds)."""
         if user is None:
-            user = User(self.ids.next(), username or name.lower().replace(" ", "_"), name,
-                        bot=bot, locale=locale, dms_open=dms_open)
+            user = User(
+                self.ids.next(),
+                username or name.lower().replace(" ", "_"),
+                name,
+                bot=bot,
+                locale=locale,
+                dms_open=dms_open,
+            )
             self.users[user.id] = user
         member = Member(user, guild, self._roles(guild, roles), nick=nick)
         guild.members[user.id] = member
         return member
 
-    def add_channel(self, guild: Guild, name: str, *, type: int = GUILD_TEXT,
-                    topic: str | None = None, category: Channel | None = None) -> Channel:
+    def add_channel(
+        self,
+        guild: Guild,
+        name: str,
+        *,
+        type: int = GUILD_TEXT,
+        topic: str | None = None,
+        category: Channel | None = None,
+    ) -> Channel:
         position = sum(1 for c in guild.channels.values() if not c.is_thread)
-        channel = Channel(self.ids.next(), type, name, guild, position=position,
-                          parent_id=category.id if category else None, topic=topic)
+        channel = Channel(
+            self.ids.next(),
+            type,
+            name,
+            guild,
+            position=position,
+            parent_id=category.id if category else None,
+            topic=topic,
+        )
         self._add_channel(channel)
         if guild.system_channel_id is None and type == GUILD_TEXT:
             guild.system_channel_id = channel.id
@@ -335,8 +394,9 @@ class FakeDiscord:
 
     def application_payload(self) -> dict[str, Any]:
         owner = next(iter(self.guilds.values())).owner_id if self.guilds else self.bot_user.id
-        flags = sum(flag for intent, flag in _INTENT_FLAGS.items()
-                    if self.privileged_intents & intent)
+        flags = sum(
+            flag for intent, flag in _INTENT_FLAGS.items() if self.privileged_intents & intent
+        )
         return {
             "id": str(self.application_id),
             "name": self.bot_user.username,
@@ -353,8 +413,9 @@ class FakeDiscord:
             "redirect_uris": [],
             "interactions_endpoint_url": None,
             "role_connections_verification_url": None,
-            "owner": self.users[owner].to_payload() if owner in self.users else
-            self.bot_user.to_payload(),
+            "owner": self.users[owner].to_payload()
+            if owner in self.users
+            else self.bot_user.to_payload(),
             "approximate_guild_count": len(self.guilds),
             "approximate_user_install_count": 0,
             "approximate_user_authorization_count": 0,
@@ -366,8 +427,9 @@ class FakeDiscord:
 
     @property
     def application_flags(self) -> int:
-        return sum(flag for intent, flag in _INTENT_FLAGS.items()
-                   if self.privileged_intents & intent)
+        return sum(
+            flag for intent, flag in _INTENT_FLAGS.items() if self.privileged_intents & intent
+        )
 
     # -- server --------------------------------------------------------------------------
 
@@ -376,8 +438,9 @@ class FakeDiscord:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/", self.gateway.handle)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self.rest.handle)
-        app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}",
-                           self._serve_attachment)
+        app.router.add_get(
+            "/attachments/{channel_id}/{attachment_id}/{filename}", self._serve_attachment
+        )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -399,9 +462,10 @@ class FakeDiscord:
             for message in channel.messages:
                 for attachment in message.attachments:
                     if attachment.id == wanted:
-                        return web.Response(body=attachment.data,
-                                            content_type=attachment.content_type
-                                            or "application/octet-stream")
+                        return web.Response(
+                            body=attachment.data,
+                            content_type=attachment.content_type or "application/octet-stream",
+                        )
         for rec in self.interactions.values():
             for message in (rec.original, *rec.followups):
                 for attachment in message.attachments if message else []:
@@ -431,9 +495,15 @@ class FakeDiscord:
             Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
 
     @contextlib.asynccontextmanager
-    async def running_client(self, client: discord.Client, *, token: str | None = None,
-                             timeout: float = 10.0, guild_ready_timeout: float | None = 0.05,
-                             allow_errors: bool = False) -> AsyncIterator[discord.Client]:
+    async def running_client(
+        self,
+        client: discord.Client,
+        *,
+        token: str | None = None,
+        timeout: float = 10.0,
+        guild_ready_timeout: float | None = 0.05,
+        allow_errors: bool = False,
+    ) -> AsyncIterator[discord.Client]:
         """Run ``client.start(token)`` against the fake until READY; close it on exit.
 
         Fails if the client task raised, or (unless ``allow_errors``) if discord.py logged
@@ -465,27 +535,35 @@ class FakeDiscord:
                         if task.done() and not task.cancelled() and task.exception():
                             raise AssertionError("the client failed") from task.exception()
                         if capture.records and not allow_errors:
-                            raise AssertionError("discord.py logged errors:\n" + "\n".join(
-                                _format_record(r) for r in capture.records))
+                            raise AssertionError(
+                                "discord.py logged errors:\n"
+                                + "\n".join(_format_record(r) for r in capture.records)
+                            )
             finally:
                 self._client_tasks.remove(task)
                 if not task.done():
                     task.cancel()
                 discord_logger.removeHandler(capture)
 
-    async def _wait_ready(self, client: discord.Client, task: asyncio.Task[Any],
-                          timeout: float) -> None:
+    async def _wait_ready(
+        self, client: discord.Client, task: asyncio.Task[Any], timeout: float
+    ) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         # ``_ready`` exists once login started (its first request changes the fake's state).
-        await self.wait_until(lambda: task.done() or client._ready is not discord.utils.MISSING,
-                              timeout, "the client to log in", check_clients=False)
+        await self.wait_until(
+            lambda: task.done() or client._ready is not discord.utils.MISSING,
+            timeout,
+            "the client to log in",
+            check_clients=False,
+        )
         if task.done():
             task.result()
             raise AssertionError("the client stopped before it was ready")
         waiter = asyncio.ensure_future(client.wait_until_ready())
         remaining = max(0.0, deadline - asyncio.get_running_loop().time())
-        done, _ = await asyncio.wait({task, waiter}, timeout=remaining,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {task, waiter}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+        )
         if waiter not in done:
             waiter.cancel()
             if task in done:
@@ -503,9 +581,15 @@ class FakeDiscord:
         """Wake every ``wait_until`` now (e.g. from a client event handler in a test)."""
         self._changed()
 
-    async def wait_until(self, predicate: Callable[[], T], timeout: float = 5.0,
-                         what: str = "a condition", *, check_clients: bool = True,
-                         recheck: float = 0.05) -> T:
+    async def wait_until(
+        self,
+        predicate: Callable[[], T],
+        timeout: float = 5.0,
+        what: str = "a condition",
+        *,
+        check_clients: bool = True,
+        recheck: float = 0.05,
+    ) -> T:
         """Wait until ``predicate()`` is truthy.
 
         Woken by every change of the fake's state; also re-checked every ``recheck``
@@ -523,19 +607,22 @@ class FakeDiscord:
             if result:
                 return result
             if not self._expecting and len(self.violations) > seen_violations:
-                raise AssertionError("the fake recorded a violation while waiting for "
-                                     f"{what}:\n" + "\n".join(
-                                         str(v) for v in self.violations[seen_violations:]))
+                raise AssertionError(
+                    "the fake recorded a violation while waiting for "
+                    f"{what}:\n" + "\n".join(str(v) for v in self.violations[seen_violations:])
+                )
             if check_clients:
                 for task in self._client_tasks:
                     if task.done():
                         exc = None if task.cancelled() else task.exception()
-                        raise AssertionError(f"the client stopped while waiting for {what}") \
-                            from exc
+                        raise AssertionError(
+                            f"the client stopped while waiting for {what}"
+                        ) from exc
                 if len(self._client_errors) > seen_errors:
                     raise AssertionError(
                         f"discord.py logged an error while waiting for {what}:\n"
-                        + "\n".join(_format_record(r) for r in self._client_errors[seen_errors:]))
+                        + "\n".join(_format_record(r) for r in self._client_errors[seen_errors:])
+                    )
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
@@ -563,19 +650,27 @@ class FakeDiscord:
         if not new:
             raise AssertionError("expected the fake to record a violation, but none was")
         if match is not None and not any(match in str(v) for v in new):
-            raise AssertionError(f"no violation matched {match!r}:\n"
-                                 + "\n".join(str(v) for v in new))
+            raise AssertionError(
+                f"no violation matched {match!r}:\n" + "\n".join(str(v) for v in new)
+            )
 
     def assert_no_violations(self) -> None:
         if self.violations:
             raise AssertionError(
                 f"{len(self.violations)} request(s) that Discord would refuse:\n"
-                + "\n".join(f"  - {v}" for v in self.violations))
+                + "\n".join(f"  - {v}" for v in self.violations)
+            )
 
     # -- internal state changes used by the REST handlers --------------------------------
 
-    async def _dispatch(self, event: str, data: Any, *, intent: int | None = None,
-                        shape: Callable[[gw.Session], Any] | None = None) -> None:
+    async def _dispatch(
+        self,
+        event: str,
+        data: Any,
+        *,
+        intent: int | None = None,
+        shape: Callable[[gw.Session], Any] | None = None,
+    ) -> None:
         await self.gateway.dispatch(event, data, intent=intent, shape=shape)
         self._changed()
 
@@ -600,9 +695,12 @@ class FakeDiscord:
         def shape(session: gw.Session) -> dict[str, Any]:
             # Without MESSAGE_CONTENT a bot sees content only of DMs, its own messages and
             # messages that mention it (Discord's rule).
-            if (session.intents & gw.MESSAGE_CONTENT or not guild_message
-                    or message.author.id == self.bot_user.id
-                    or self.bot_user.id in message.mentioned_user_ids()):
+            if (
+                session.intents & gw.MESSAGE_CONTENT
+                or not guild_message
+                or message.author.id == self.bot_user.id
+                or self.bot_user.id in message.mentioned_user_ids()
+            ):
                 return full
             return full | {"content": "", "embeds": [], "attachments": [], "components": []}
 
@@ -620,24 +718,33 @@ class FakeDiscord:
         await self._dispatch("MESSAGE_DELETE", data, intent=intent)
 
     def _new_interaction_message(self, rec: InteractionRecord) -> Message:
-        message = Message(self.ids.next(), rec.channel, self.bot_user,
-                          webhook_id=self.application_id, application_id=self.application_id,
-                          type=20 if rec.type == 2 else 0)
+        message = Message(
+            self.ids.next(),
+            rec.channel,
+            self.bot_user,
+            webhook_id=self.application_id,
+            application_id=self.application_id,
+            type=20 if rec.type == 2 else 0,
+        )
         root = rec.parent or rec
         message.interaction_metadata = {
             "id": str(rec.id),
             "type": rec.type,
             "user": rec.user.to_payload(),
             "authorizing_integration_owners": (
-                {"0": str(rec.guild.id)} if rec.guild else {"1": str(rec.user.id)}),
+                {"0": str(rec.guild.id)} if rec.guild else {"1": str(rec.user.id)}
+            ),
         }
         if rec.type == 3 and rec.component_message is not None:
             message.interaction_metadata["interacted_message_id"] = str(rec.component_message.id)
         if rec.type == 5 and root is not rec:
             message.interaction_metadata["triggering_interaction_metadata"] = {
-                "id": str(root.id), "type": root.type, "user": root.user.to_payload(),
+                "id": str(root.id),
+                "type": root.type,
+                "user": root.user.to_payload(),
                 "authorizing_integration_owners": message.interaction_metadata[
-                    "authorizing_integration_owners"],
+                    "authorizing_integration_owners"
+                ],
             }
         return message
 
@@ -646,19 +753,22 @@ class FakeDiscord:
 
     # -- acting as members ---------------------------------------------------------------
 
-    def _interaction_base(self, kind: int, member: Member | User, channel: Channel,
-                          data: dict[str, Any]) -> InteractionRecord:
+    def _interaction_base(
+        self, kind: int, member: Member | User, channel: Channel, data: dict[str, Any]
+    ) -> InteractionRecord:
         if isinstance(member, Member):
             guild: Guild | None = member.guild
             user = member.user
             the_member: Member | None = member
         else:
             guild, user, the_member = None, member, None
-        rec = InteractionRecord(self.ids.next(), new_token(), kind, guild, channel, user,
-                                the_member, data)
+        rec = InteractionRecord(
+            self.ids.next(), new_token(), kind, guild, channel, user, the_member, data
+        )
         bot = guild.members[self.bot_user.id] if guild else None
         channel_payload = channel.to_payload() | {
-            "permissions": str(the_member.permissions if the_member else 0)}
+            "permissions": str(the_member.permissions if the_member else 0)
+        }
         payload: dict[str, Any] = {
             "id": str(rec.id),
             "application_id": str(self.application_id),
@@ -675,23 +785,34 @@ class FakeDiscord:
             "app_permissions": str(bot.permissions if bot else 0),
         }
         if guild is not None and the_member is not None:
-            payload.update({
-                "guild_id": str(guild.id),
-                "guild": {"id": str(guild.id), "locale": guild.preferred_locale,
-                          "features": guild.features},
-                "guild_locale": guild.preferred_locale,
-                "member": the_member.to_payload(permissions=True),
-                "authorizing_integration_owners": {"0": str(guild.id)},
-                "context": 0,
-            })
+            payload.update(
+                {
+                    "guild_id": str(guild.id),
+                    "guild": {
+                        "id": str(guild.id),
+                        "locale": guild.preferred_locale,
+                        "features": guild.features,
+                    },
+                    "guild_locale": guild.preferred_locale,
+                    "member": the_member.to_payload(permissions=True),
+                    "authorizing_integration_owners": {"0": str(guild.id)},
+                    "context": 0,
+                }
+            )
         else:
-            payload.update({"user": user.to_payload(), "context": 1,
-                            "authorizing_integration_owners": {"1": str(user.id)}})
+            payload.update(
+                {
+                    "user": user.to_payload(),
+                    "context": 1,
+                    "authorizing_integration_owners": {"1": str(user.id)},
+                }
+            )
         rec.payload = payload
         return rec
 
-    async def _send_interaction(self, rec: InteractionRecord, timeout: float,
-                                expect_answer: bool, what: str) -> Reply:
+    async def _send_interaction(
+        self, rec: InteractionRecord, timeout: float, expect_answer: bool, what: str
+    ) -> Reply:
         if not self.gateway.sessions:
             raise RuntimeError("no bot is connected to the fake gateway")
         self.interactions[rec.id] = rec
@@ -700,32 +821,48 @@ class FakeDiscord:
 
         def done() -> bool:
             if rec.expired:
-                raise AssertionError(f"the bot answered {what} too late (after "
-                                     f"{self.interaction_response_timeout}s: 'interaction failed')")
+                raise AssertionError(
+                    f"the bot answered {what} too late (after "
+                    f"{self.interaction_response_timeout}s: 'interaction failed')"
+                )
             return rec.answered() if expect_answer else rec.response_type is not None
 
         try:
             await self.wait_until(done, timeout, f"the bot's answer to {what}")
         except TimeoutError:
-            state = ("no response at all" if rec.response_type is None
-                     else f"response type {rec.response_type} but no visible answer yet")
-            raise TimeoutError(f"the bot did not answer {what} within {timeout}s ({state})") \
-                from None
+            state = (
+                "no response at all"
+                if rec.response_type is None
+                else f"response type {rec.response_type} but no visible answer yet"
+            )
+            raise TimeoutError(
+                f"the bot did not answer {what} within {timeout}s ({state})"
+            ) from None
         return Reply(self, rec)
 
     def _find_command(self, member: Member | User, name: str) -> Command:
         guild_id = member.guild.id if isinstance(member, Member) else None
-        candidates = [*self.commands.get(guild_id, []), *self.commands.get(None, [])] \
-            if guild_id is not None else list(self.commands.get(None, []))
+        candidates = (
+            [*self.commands.get(guild_id, []), *self.commands.get(None, [])]
+            if guild_id is not None
+            else list(self.commands.get(None, []))
+        )
         for cmd in candidates:
             if cmd.type == 1 and _names(cmd.data, name):
                 return cmd
         known = sorted({c.name for c in candidates})
         raise LookupError(f"no synced slash command {name!r}; synced: {known}")
 
-    async def slash(self, member: Member | User, command: str, *,
-                    channel: Channel | None = None, timeout: float = 5.0,
-                    expect_answer: bool = True, **options: Any) -> Reply:
+    async def slash(
+        self,
+        member: Member | User,
+        command: str,
+        *,
+        channel: Channel | None = None,
+        timeout: float = 5.0,
+        expect_answer: bool = True,
+        **options: Any,
+    ) -> Reply:
         """``/command [group] [subcommand] option=value ...`` as ``member`` types it.
 
         Built from the commands the bot synced; names may be default or localized. Waits
@@ -740,8 +877,14 @@ class FakeDiscord:
         node: dict[str, Any] = cmd.data
         path: list[dict[str, Any]] = []
         for part in parts[1:]:
-            child = next((o for o in node.get("options") or []
-                          if o.get("type") in (1, 2) and _names(o, part)), None)
+            child = next(
+                (
+                    o
+                    for o in node.get("options") or []
+                    if o.get("type") in (1, 2) and _names(o, part)
+                ),
+                None,
+            )
             if child is None:
                 raise LookupError(f"/{cmd.name} has no subcommand (group) {part!r}")
             path.append(child)
@@ -772,9 +915,13 @@ class FakeDiscord:
             raise LookupError(f"guild {member.guild.name!r} has no text channel")
         return self.dm_channel(member)
 
-    def _option_values(self, definitions: list[dict[str, Any]], given: dict[str, Any],
-                       resolved: dict[str, dict[str, Any]], guild: Guild | None,
-                       ) -> list[dict[str, Any]]:
+    def _option_values(
+        self,
+        definitions: list[dict[str, Any]],
+        given: dict[str, Any],
+        resolved: dict[str, dict[str, Any]],
+        guild: Guild | None,
+    ) -> list[dict[str, Any]]:
         remaining = dict(given)
         values: list[dict[str, Any]] = []
         for opt in definitions:
@@ -784,23 +931,34 @@ class FakeDiscord:
                     raise ValueError(f"option {opt['name']!r} is required")
                 continue
             value = remaining.pop(key)
-            values.append({"type": opt["type"], "name": opt["name"],
-                           "value": self._option_value(opt, value, resolved, guild)})
+            values.append(
+                {
+                    "type": opt["type"],
+                    "name": opt["name"],
+                    "value": self._option_value(opt, value, resolved, guild),
+                }
+            )
         if remaining:
             names = [o["name"] for o in definitions]
             raise ValueError(f"unknown option(s) {sorted(remaining)}; the command has {names}")
         return values
 
-    def _option_value(self, opt: dict[str, Any], value: Any,
-                      resolved: dict[str, dict[str, Any]], guild: Guild | None) -> Any:
+    def _option_value(
+        self,
+        opt: dict[str, Any],
+        value: Any,
+        resolved: dict[str, dict[str, Any]],
+        guild: Guild | None,
+    ) -> Any:
         kind = opt["type"]
         choices = opt.get("choices") or []
         if choices:
             for choice in choices:
                 if value == choice["value"] or (isinstance(value, str) and _names(choice, value)):
                     return choice["value"]
-            raise ValueError(f"{value!r} is not a choice of {opt['name']!r}: "
-                             f"{[c['name'] for c in choices]}")
+            raise ValueError(
+                f"{value!r} is not a choice of {opt['name']!r}: {[c['name'] for c in choices]}"
+            )
         if kind == 3:
             text = str(value)
             low, high = opt.get("min_length", 0), opt.get("max_length", 6000)
@@ -810,7 +968,8 @@ class FakeDiscord:
         if kind in (4, 10):
             number = int(value) if kind == 4 else float(value)
             if ("min_value" in opt and number < opt["min_value"]) or (
-                "max_value" in opt and number > opt["max_value"]):
+                "max_value" in opt and number > opt["max_value"]
+            ):
                 raise ValueError(f"{opt['name']!r} is out of range")
             return number
         if kind == 5:
@@ -818,18 +977,23 @@ class FakeDiscord:
         if kind in (6, 9) and isinstance(value, Member | User):
             user = value.user if isinstance(value, Member) else value
             resolved.setdefault("users", {})[str(user.id)] = user.to_payload()
-            member = value if isinstance(value, Member) else (
-                guild.members.get(user.id) if guild else None)
+            member = (
+                value
+                if isinstance(value, Member)
+                else (guild.members.get(user.id) if guild else None)
+            )
             if member is not None:
                 resolved.setdefault("members", {})[str(user.id)] = member.to_payload(
-                    with_user=False, permissions=True)
+                    with_user=False, permissions=True
+                )
             return str(user.id)
         if kind in (8, 9) and isinstance(value, Role):
             resolved.setdefault("roles", {})[str(value.id)] = value.to_payload()
             return str(value.id)
         if kind == 7 and isinstance(value, Channel):
             resolved.setdefault("channels", {})[str(value.id)] = {
-                k: v for k, v in value.to_payload().items()
+                k: v
+                for k, v in value.to_payload().items()
                 if k in ("id", "name", "type", "parent_id", "thread_metadata")
             } | {"permissions": str(ALL_PERMS_CHANNEL)}
             return str(value.id)
@@ -850,35 +1014,52 @@ class FakeDiscord:
             raise LookupError(f"{target!r} has no message with components")
         return message
 
-    async def click(self, target: Reply | Message, label: str, *,
-                    by: Member | User | None = None, timeout: float = 5.0,
-                    expect_answer: bool = True) -> Reply:
+    async def click(
+        self,
+        target: Reply | Message,
+        label: str,
+        *,
+        by: Member | User | None = None,
+        timeout: float = 5.0,
+        expect_answer: bool = True,
+    ) -> Reply:
         """Click the button with this label (or custom_id) on a message or reply."""
         message = self._message_of(target)
         buttons = [c for c in _walk(message.components) if c.get("type") == 2]
         button = next((b for b in buttons if b.get("label") == label), None) or next(
-            (b for b in buttons if b.get("custom_id") == label), None)
+            (b for b in buttons if b.get("custom_id") == label), None
+        )
         if button is None:
-            raise LookupError(f"no button {label!r}; buttons: "
-                              f"{[b.get('label') or b.get('custom_id') for b in buttons]}")
+            raise LookupError(
+                f"no button {label!r}; buttons: "
+                f"{[b.get('label') or b.get('custom_id') for b in buttons]}"
+            )
         if button.get("disabled"):
             raise InteractionRefused(f"button {label!r} is disabled")
         if "custom_id" not in button:
             raise InteractionRefused(f"button {label!r} is a link or premium button")
         who = self._clicker(target, by)
         data = {"custom_id": button["custom_id"], "component_type": 2}
-        return await self._component(message, who, data, timeout, expect_answer,
-                                     f"a click on {label!r}")
+        return await self._component(
+            message, who, data, timeout, expect_answer, f"a click on {label!r}"
+        )
 
-    async def select(self, target: Reply | Message, placeholder_or_custom_id: str,
-                     values: Sequence[Any], *, by: Member | User | None = None,
-                     timeout: float = 5.0, expect_answer: bool = True) -> Reply:
+    async def select(
+        self,
+        target: Reply | Message,
+        placeholder_or_custom_id: str,
+        values: Sequence[Any],
+        *,
+        by: Member | User | None = None,
+        timeout: float = 5.0,
+        expect_answer: bool = True,
+    ) -> Reply:
         """Pick ``values`` in a select menu (string selects: option values or labels)."""
         message = self._message_of(target)
         selects = [c for c in _walk(message.components) if c.get("type") in (3, 5, 6, 7, 8)]
-        menu = next((s for s in selects if s.get("placeholder") == placeholder_or_custom_id),
-                    None) or next((s for s in selects
-                                   if s.get("custom_id") == placeholder_or_custom_id), None)
+        menu = next(
+            (s for s in selects if s.get("placeholder") == placeholder_or_custom_id), None
+        ) or next((s for s in selects if s.get("custom_id") == placeholder_or_custom_id), None)
         if menu is None:
             raise LookupError(f"no select {placeholder_or_custom_id!r}")
         if menu.get("disabled"):
@@ -892,31 +1073,56 @@ class FakeDiscord:
         if menu["type"] == 3:
             picked = []
             for value in values:
-                option = next((o for o in menu.get("options") or []
-                               if value in (o.get("value"), o.get("label"))), None)
+                option = next(
+                    (
+                        o
+                        for o in menu.get("options") or []
+                        if value in (o.get("value"), o.get("label"))
+                    ),
+                    None,
+                )
                 if option is None:
                     raise InteractionRefused(f"{value!r} is not an option of the menu")
                 picked.append(option["value"])
         else:
             kind = {5: 6, 6: 8, 7: 7, 8: 9}[menu["type"]]
-            picked = [self._option_value({"type": kind, "name": "select"}, v, resolved, guild)
-                      for v in values]
-        data: dict[str, Any] = {"custom_id": menu["custom_id"], "component_type": menu["type"],
-                                "values": picked}
+            picked = [
+                self._option_value({"type": kind, "name": "select"}, v, resolved, guild)
+                for v in values
+            ]
+        data: dict[str, Any] = {
+            "custom_id": menu["custom_id"],
+            "component_type": menu["type"],
+            "values": picked,
+        }
         if resolved:
             data["resolved"] = resolved
-        return await self._component(message, who, data, timeout, expect_answer,
-                                     f"a choice in {placeholder_or_custom_id!r}")
+        return await self._component(
+            message, who, data, timeout, expect_answer, f"a choice in {placeholder_or_custom_id!r}"
+        )
 
-    async def _component(self, message: Message, who: Member | User, data: dict[str, Any],
-                         timeout: float, expect_answer: bool, what: str) -> Reply:
+    async def _component(
+        self,
+        message: Message,
+        who: Member | User,
+        data: dict[str, Any],
+        timeout: float,
+        expect_answer: bool,
+        what: str,
+    ) -> Reply:
         rec = self._interaction_base(3, who, message.channel, data)
         rec.component_message = message
         rec.payload["message"] = self._message_payload(message)
         return await self._send_interaction(rec, timeout, expect_answer, what)
 
-    async def submit_modal(self, target: Reply | Modal, values: dict[str, str], *,
-                           timeout: float = 5.0, expect_answer: bool = True) -> Reply:
+    async def submit_modal(
+        self,
+        target: Reply | Modal,
+        values: dict[str, str],
+        *,
+        timeout: float = 5.0,
+        expect_answer: bool = True,
+    ) -> Reply:
         """Fill in and submit the modal the bot opened; keys are custom_ids or labels."""
         modal = target.modal if isinstance(target, Reply) else target
         if modal is None:
@@ -953,25 +1159,40 @@ class FakeDiscord:
         components: list[dict[str, Any]] = []
         for top in modal.components:
             if top.get("type") == 1:
-                components.append({"type": 1, "components": [
-                    answer(c, c.get("label")) for c in top.get("components") or []]})
+                components.append(
+                    {
+                        "type": 1,
+                        "components": [
+                            answer(c, c.get("label")) for c in top.get("components") or []
+                        ],
+                    }
+                )
             elif top.get("type") == 18:
-                components.append({"type": 18, "id": top.get("id"),
-                                   "component": answer(top["component"], top.get("label"))})
+                components.append(
+                    {
+                        "type": 18,
+                        "id": top.get("id"),
+                        "component": answer(top["component"], top.get("label")),
+                    }
+                )
         if remaining:
-            raise LookupError(f"the modal has no input(s) {sorted(remaining)}; inputs: "
-                              f"{[i.get('label') or i.get('custom_id') for i in inputs]}")
+            raise LookupError(
+                f"the modal has no input(s) {sorted(remaining)}; inputs: "
+                f"{[i.get('label') or i.get('custom_id') for i in inputs]}"
+            )
         parent = modal.interaction
         who = parent.member or parent.user
-        rec = self._interaction_base(5, who, parent.channel,
-                                     {"custom_id": modal.custom_id, "components": components})
+        rec = self._interaction_base(
+            5, who, parent.channel, {"custom_id": modal.custom_id, "components": components}
+        )
         rec.parent = parent
         if parent.component_message is not None:
             rec.component_message = parent.component_message
             rec.payload["message"] = self._message_payload(parent.component_message)
         modal.submitted = True
-        return await self._send_interaction(rec, timeout, expect_answer,
-                                            f"the modal {modal.title!r}")
+        return await self._send_interaction(
+            rec, timeout, expect_answer, f"the modal {modal.title!r}"
+        )
 
     async def send_message(self, member: Member, channel: Channel, content: str) -> Message:
         """``member`` posts ``content`` in ``channel`` (MESSAGE_CREATE to the bot)."""
@@ -992,17 +1213,21 @@ class FakeDiscord:
     async def member_join(self, guild: Guild, name: str, **kwargs: Any) -> Member:
         """A new member joins (GUILD_MEMBER_ADD, needs the members intent)."""
         member = self.add_member(guild, name, **kwargs)
-        await self._dispatch("GUILD_MEMBER_ADD", {"guild_id": str(guild.id),
-                                                  **member.to_payload()},
-                             intent=gw.GUILD_MEMBERS)
+        await self._dispatch(
+            "GUILD_MEMBER_ADD",
+            {"guild_id": str(guild.id), **member.to_payload()},
+            intent=gw.GUILD_MEMBERS,
+        )
         return member
 
     async def member_leave(self, member: Member) -> None:
         """A member leaves (GUILD_MEMBER_REMOVE)."""
         member.guild.members.pop(member.id, None)
-        await self._dispatch("GUILD_MEMBER_REMOVE", {"guild_id": str(member.guild.id),
-                                                     "user": member.user.to_payload()},
-                             intent=gw.GUILD_MEMBERS)
+        await self._dispatch(
+            "GUILD_MEMBER_REMOVE",
+            {"guild_id": str(member.guild.id), "user": member.user.to_payload()},
+            intent=gw.GUILD_MEMBERS,
+        )
 
     async def drop_connection(self, code: int | None = None) -> None:
         """Break the gateway connection(s) abnormally; the client should RESUME."""
@@ -1033,10 +1258,15 @@ class FakeDiscord:
     def scheduled_events(self, guild: Guild) -> list[ScheduledEvent]:
         return [e for e in guild.scheduled_events.values() if not e.deleted]
 
-    def wait_for_message(self, channel: Channel,
-                         predicate: Callable[[Message], bool] | None = None, *,
-                         timeout: float = 5.0, existing: bool = False,
-                         from_bot: bool = True) -> Awaitable[Message]:
+    def wait_for_message(
+        self,
+        channel: Channel,
+        predicate: Callable[[Message], bool] | None = None,
+        *,
+        timeout: float = 5.0,
+        existing: bool = False,
+        from_bot: bool = True,
+    ) -> Awaitable[Message]:
         """The first message in ``channel`` posted after this *call* (unless ``existing``).
 
         Not a coroutine function on purpose: what exists is noted when it is called, so
@@ -1057,12 +1287,18 @@ class FakeDiscord:
         where = f"#{channel.name}" if channel.name else "a DM"
         return self.wait_until(found, timeout, f"a message in {where}")
 
-    def wait_for_dm(self, member: Member | User,
-                    predicate: Callable[[Message], bool] | None = None, *,
-                    timeout: float = 5.0, existing: bool = False) -> Awaitable[Message]:
+    def wait_for_dm(
+        self,
+        member: Member | User,
+        predicate: Callable[[Message], bool] | None = None,
+        *,
+        timeout: float = 5.0,
+        existing: bool = False,
+    ) -> Awaitable[Message]:
         """The first DM the bot sends ``member`` after this call (unless ``existing``)."""
-        return self.wait_for_message(self.dm_channel(member), predicate,
-                                     timeout=timeout, existing=existing)
+        return self.wait_for_message(
+            self.dm_channel(member), predicate, timeout=timeout, existing=existing
+        )
 
 
 ALL_PERMS_CHANNEL = discord.Permissions.all().value
@@ -1102,8 +1338,9 @@ Setup = Callable[[FakeDiscord], Awaitable[None] | None]
 
 
 @contextlib.asynccontextmanager
-async def run_fake_discord(setup: Setup | None = None, *, check_violations: bool = True,
-                           **options: Any) -> AsyncIterator[FakeDiscord]:
+async def run_fake_discord(
+    setup: Setup | None = None, *, check_violations: bool = True, **options: Any
+) -> AsyncIterator[FakeDiscord]:
     """Start a :class:`FakeDiscord` (after ``setup(fake)`` declared its world), point
     discord.py at it, and on exit stop it and fail if Discord would have refused a request.
     """

@@ -63,7 +63,8 @@ class Connection:
                 return
             if self.compressor is not None:
                 data = self.compressor.compress(text.encode()) + self.compressor.flush(
-                    zlib.Z_SYNC_FLUSH)
+                    zlib.Z_SYNC_FLUSH
+                )
                 await self.ws.send_bytes(data)
             else:
                 await self.ws.send_str(text)
@@ -99,8 +100,14 @@ class Gateway:
 
     # -- dispatch ------------------------------------------------------------------------
 
-    async def dispatch(self, event: str, data: Any, *, intent: int | None = None,
-                       shape: Callable[[Session], Any] | None = None) -> None:
+    async def dispatch(
+        self,
+        event: str,
+        data: Any,
+        *,
+        intent: int | None = None,
+        shape: Callable[[Session], Any] | None = None,
+    ) -> None:
         """Send an event to every session that subscribed to ``intent``.
 
         A session without a live connection buffers it; RESUME replays it.
@@ -143,8 +150,14 @@ class Gateway:
         self.connections.add(conn)
         session: Session | None = None
         try:
-            await conn.send({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms},
-                             "s": None, "t": None})
+            await conn.send(
+                {
+                    "op": HELLO,
+                    "d": {"heartbeat_interval": self.heartbeat_interval_ms},
+                    "s": None,
+                    "t": None,
+                }
+            )
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
                     if msg.type is WSMsgType.BINARY:
@@ -169,8 +182,9 @@ class Gateway:
             self.fake._changed()
         return ws
 
-    async def _on_op(self, conn: Connection, session: Session | None, op: int,
-                     data: Any) -> Session | None:
+    async def _on_op(
+        self, conn: Connection, session: Session | None, op: int, data: Any
+    ) -> Session | None:
         if op == HEARTBEAT:
             await conn.send({"op": HEARTBEAT_ACK, "d": None, "s": None, "t": None})
         elif op == IDENTIFY:
@@ -206,41 +220,56 @@ class Gateway:
             return None
         shard = tuple(data.get("shard") or (0, 1))
         self.identify_count += 1
-        session = Session(secrets.token_hex(16), intents, (int(shard[0]), int(shard[1])),
-                          large_threshold=int(data.get("large_threshold") or 50))
+        session = Session(
+            secrets.token_hex(16),
+            intents,
+            (int(shard[0]), int(shard[1])),
+            large_threshold=int(data.get("large_threshold") or 50),
+        )
         session.connection = conn
         self.sessions[session.id] = session
-        guilds = [g for g in fake.guilds.values()
-                  if (g.id >> 22) % session.shard[1] == session.shard[0]]
+        guilds = [
+            g for g in fake.guilds.values() if (g.id >> 22) % session.shard[1] == session.shard[0]
+        ]
         app = fake.application_id
-        await self._send_dispatch(session, "READY", {
-            "v": 10,
-            "user": fake.bot_user.to_payload() | {"verified": True, "mfa_enabled": False,
-                                                  "bot": True, "email": None},
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
-            "session_id": session.id,
-            "session_type": "normal",
-            "resume_gateway_url": fake.gateway_url,
-            "shard": list(session.shard),
-            "application": {"id": str(app), "flags": fake.application_flags},
-            "private_channels": [],
-            "presences": [],
-            "relationships": [],
-            "guild_join_requests": [],
-            "geo_ordered_rtc_regions": ["rotterdam"],
-            "auth": {},
-            "user_settings": {},
-            "_trace": ["[\"leerbot-fake-gateway\"]"],
-        })
+        await self._send_dispatch(
+            session,
+            "READY",
+            {
+                "v": 10,
+                "user": fake.bot_user.to_payload()
+                | {"verified": True, "mfa_enabled": False, "bot": True, "email": None},
+                "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+                "session_id": session.id,
+                "session_type": "normal",
+                "resume_gateway_url": fake.gateway_url,
+                "shard": list(session.shard),
+                "application": {"id": str(app), "flags": fake.application_flags},
+                "private_channels": [],
+                "presences": [],
+                "relationships": [],
+                "guild_join_requests": [],
+                "geo_ordered_rtc_regions": ["rotterdam"],
+                "auth": {},
+                "user_settings": {},
+                "_trace": ['["leerbot-fake-gateway"]'],
+            },
+        )
         full = intents & GUILD_MEMBERS and intents & GUILD_PRESENCES
         for guild in guilds:
             # Discord lists all members only with the members and presences intents and for
             # a guild that is not large; otherwise just the bot (clients then request chunks).
             small = len(guild.members) <= session.large_threshold
-            members = list(guild.members.values()) if full and small else [
-                m for m in guild.members.values() if m.user.id == fake.bot_user.id]
-            await self._send_dispatch(session, "GUILD_CREATE", guild.to_payload(
-                members=members, large_threshold=session.large_threshold))
+            members = (
+                list(guild.members.values())
+                if full and small
+                else [m for m in guild.members.values() if m.user.id == fake.bot_user.id]
+            )
+            await self._send_dispatch(
+                session,
+                "GUILD_CREATE",
+                guild.to_payload(members=members, large_threshold=session.large_threshold),
+            )
         fake._changed()
         return session
 
@@ -250,8 +279,11 @@ class Gateway:
             await conn.ws.close(code=AUTHENTICATION_FAILED, message=b"Authentication failed.")
             return None
         seq = data.get("seq")
-        if session is None or not isinstance(seq, int) or seq > session.seq or (
-            session.sent and seq < session.sent[0]["s"] - 1
+        if (
+            session is None
+            or not isinstance(seq, int)
+            or seq > session.seq
+            or (session.sent and seq < session.sent[0]["s"] - 1)
         ):
             # Discord: op 9 with d=false — the client must IDENTIFY anew.
             await conn.send({"op": INVALID_SESSION, "d": False, "s": None, "t": None})
@@ -286,7 +318,7 @@ class Gateway:
         limit = int(data.get("limit") or 0)
         if limit:
             members = members[:limit]
-        chunks = [members[i:i + 1000] for i in range(0, len(members), 1000)] or [[]]
+        chunks = [members[i : i + 1000] for i in range(0, len(members), 1000)] or [[]]
         for index, chunk in enumerate(chunks):
             payload: dict[str, Any] = {
                 "guild_id": str(guild.id),

@@ -44,8 +44,11 @@ def _length(path: Path, value: object, low: int, high: int) -> list[SchemaError]
     if not isinstance(value, str):
         return []
     if not low <= len(value) <= high:
-        return [SchemaError(path, "BASE_TYPE_BAD_LENGTH",
-                            f"Must be between {low} and {high} in length.")]
+        return [
+            SchemaError(
+                path, "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length."
+            )
+        ]
     return []
 
 
@@ -80,8 +83,13 @@ def embed_errors(embeds: list[Any], base: Path) -> list[SchemaError]:
         if len(author) > 256:
             errors.append(_too_long((*here, "author", "name"), 256))
     if total > EMBED_TOTAL_MAX:
-        errors.append(SchemaError(base, "MAX_EMBED_SIZE_EXCEEDED",
-                                  f"Embed size exceeds maximum size of {EMBED_TOTAL_MAX}"))
+        errors.append(
+            SchemaError(
+                base,
+                "MAX_EMBED_SIZE_EXCEEDED",
+                f"Embed size exceeds maximum size of {EMBED_TOTAL_MAX}",
+            )
+        )
     return errors
 
 
@@ -124,8 +132,13 @@ def component_errors(components: list[Any], base: Path, flags: int = 0) -> list[
             if len(buttons) > BUTTONS_PER_ROW_MAX:
                 errors.append(_too_long((*here, "components"), BUTTONS_PER_ROW_MAX))
             if len(children) > 1 and any(c.get("type") in (3, 5, 6, 7, 8) for c in children):
-                errors.append(SchemaError((*here, "components"), "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                                          "The specified component exceeds the maximum width"))
+                errors.append(
+                    SchemaError(
+                        (*here, "components"),
+                        "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                        "The specified component exceeds the maximum width",
+                    )
+                )
         errors += _component_errors(row, here)
     return errors
 
@@ -163,27 +176,38 @@ def modal_errors(data: dict[str, Any], base: Path) -> list[SchemaError]:
                 errors += _length((*base, "components", i, "label"), comp.get("label"), 1, 45)
             for j, inner in enumerate(comp.get("components") or []):
                 if isinstance(inner, dict) and inner.get("type") == 4:
-                    errors += _length((*base, "components", i, "components", j, "label"),
-                                      inner.get("label"), 1, 45)
+                    errors += _length(
+                        (*base, "components", i, "components", j, "label"),
+                        inner.get("label"),
+                        1,
+                        45,
+                    )
     return errors
 
 
-def _localizations(value: object, path: Path, low: int, high: int,
-                   regex: re.Pattern[str] | None = None) -> list[SchemaError]:
+def _localizations(
+    value: object, path: Path, low: int, high: int, regex: re.Pattern[str] | None = None
+) -> list[SchemaError]:
     errors: list[SchemaError] = []
     if not isinstance(value, dict):
         return errors
     for locale, text in value.items():
         if locale not in LOCALES:
-            errors.append(SchemaError((*path, locale), "LOCALE_INVALID",
-                                      f"Invalid locale {locale!r}"))
+            errors.append(
+                SchemaError((*path, locale), "LOCALE_INVALID", f"Invalid locale {locale!r}")
+            )
             continue
         errors += _length((*path, locale), text, low, high)
-        if regex is not None and isinstance(text, str) and (
-            not regex.match(text) or text != text.lower()
+        if (
+            regex is not None
+            and isinstance(text, str)
+            and (not regex.match(text) or text != text.lower())
         ):
-            errors.append(SchemaError((*path, locale), "APPLICATION_COMMAND_INVALID_NAME",
-                                      "Command name is invalid"))
+            errors.append(
+                SchemaError(
+                    (*path, locale), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid"
+                )
+            )
     return errors
 
 
@@ -209,24 +233,33 @@ def _option_errors(options: list[Any], base: Path) -> list[SchemaError]:
         errors += _name_errors(name, (*here, "name"), True)
         if isinstance(name, str):
             if name in seen:
-                errors.append(SchemaError((*here, "name"),
-                                          "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
-                                          "Option names must be unique"))
+                errors.append(
+                    SchemaError(
+                        (*here, "name"),
+                        "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
+                        "Option names must be unique",
+                    )
+                )
             seen.add(name)
         errors += _length((*here, "description"), opt.get("description"), 1, 100)
-        errors += _localizations(opt.get("name_localizations"), (*here, "name_localizations"),
-                                 1, 32, _COMMAND_NAME)
-        errors += _localizations(opt.get("description_localizations"),
-                                 (*here, "description_localizations"), 1, 100)
+        errors += _localizations(
+            opt.get("name_localizations"), (*here, "name_localizations"), 1, 32, _COMMAND_NAME
+        )
+        errors += _localizations(
+            opt.get("description_localizations"), (*here, "description_localizations"), 1, 100
+        )
         if opt.get("type") in (1, 2):
             errors += _option_errors(opt.get("options") or [], (*here, "options"))
             continue
         if opt.get("required"):
             if optional_seen:
-                errors.append(SchemaError((*here, "required"),
-                                          "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
-                                          "Required options must be placed before "
-                                          "non-required options"))
+                errors.append(
+                    SchemaError(
+                        (*here, "required"),
+                        "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                        "Required options must be placed before non-required options",
+                    )
+                )
         else:
             optional_seen = True
         choices = opt.get("choices") or []
@@ -235,8 +268,12 @@ def _option_errors(options: list[Any], base: Path) -> list[SchemaError]:
         for k, choice in enumerate(choices):
             if isinstance(choice, dict):
                 errors += _length((*here, "choices", k, "name"), choice.get("name"), 1, 100)
-                errors += _localizations(choice.get("name_localizations"),
-                                         (*here, "choices", k, "name_localizations"), 1, 100)
+                errors += _localizations(
+                    choice.get("name_localizations"),
+                    (*here, "choices", k, "name_localizations"),
+                    1,
+                    100,
+                )
                 if isinstance(choice.get("value"), str):
                     errors += _length((*here, "choices", k, "value"), choice["value"], 1, 100)
     return errors
@@ -247,16 +284,27 @@ def command_errors(command: dict[str, Any], base: Path = ()) -> list[SchemaError
     errors: list[SchemaError] = []
     chat_input = command.get("type", 1) == 1
     errors += _name_errors(command.get("name"), (*base, "name"), chat_input)
-    errors += _localizations(command.get("name_localizations"), (*base, "name_localizations"),
-                             1, 32, _COMMAND_NAME if chat_input else None)
+    errors += _localizations(
+        command.get("name_localizations"),
+        (*base, "name_localizations"),
+        1,
+        32,
+        _COMMAND_NAME if chat_input else None,
+    )
     if chat_input:
         errors += _length((*base, "description"), command.get("description") or "", 1, 100)
-        errors += _localizations(command.get("description_localizations"),
-                                 (*base, "description_localizations"), 1, 100)
+        errors += _localizations(
+            command.get("description_localizations"), (*base, "description_localizations"), 1, 100
+        )
         errors += _option_errors(command.get("options") or [], (*base, "options"))
     elif command.get("description"):
-        errors.append(SchemaError((*base, "description"), "BASE_TYPE_INVALID",
-                                  "Context menu commands cannot have a description"))
+        errors.append(
+            SchemaError(
+                (*base, "description"),
+                "BASE_TYPE_INVALID",
+                "Context menu commands cannot have a description",
+            )
+        )
     return errors
 
 
@@ -270,8 +318,13 @@ def command_list_errors(commands: list[Any]) -> list[SchemaError]:
         errors += command_errors(cmd, (i,))
         key = (int(cmd.get("type", 1) or 1), str(cmd.get("name")))
         if key in seen:
-            errors.append(SchemaError((i, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME",
-                                      f"Application command names must be unique: {key[1]}"))
+            errors.append(
+                SchemaError(
+                    (i, "name"),
+                    "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                    f"Application command names must be unique: {key[1]}",
+                )
+            )
         seen.add(key)
     if sum(1 for c in commands if isinstance(c, dict) and c.get("type", 1) == 1) > 100:
         errors.append(_too_long((), 100))

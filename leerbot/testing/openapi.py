@@ -38,10 +38,14 @@ def _pointer(*parts: str) -> str:
 
 def _allow_numeric_string(schema: dict[str, Any]) -> None:
     """Permissions are documented as strings; the document says integer. Both are accepted."""
-    schema["type"] = [*schema["type"], "string"] if isinstance(schema["type"], list) else [
-        schema["type"],
-        "string",
-    ]
+    schema["type"] = (
+        [*schema["type"], "string"]
+        if isinstance(schema["type"], list)
+        else [
+            schema["type"],
+            "string",
+        ]
+    )
     schema["pattern"] = "^[0-9]+$"
 
 
@@ -54,8 +58,11 @@ KNOWN_QUIRKS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "Discord documents permissions as a string of digits (discord.py sends one); the "
         "OpenAPI document types it as integer. The live API accepts both.",
     )
-    for name in ("ApplicationCommandCreateRequest", "ApplicationCommandUpdateRequest",
-                 "ApplicationCommandPatchRequestPartial")
+    for name in (
+        "ApplicationCommandCreateRequest",
+        "ApplicationCommandUpdateRequest",
+        "ApplicationCommandPatchRequestPartial",
+    )
 ]
 
 
@@ -63,10 +70,12 @@ KNOWN_QUIRKS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
 SCHEMA_QUIRKS: list[tuple[str, dict[str, Any], str]] = [
     (
         "SnowflakeType",
-        {"oneOf": [
-            {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "format": "snowflake"},
-            {"type": "integer", "minimum": 0, "maximum": 2**64 - 1},
-        ]},
+        {
+            "oneOf": [
+                {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "format": "snowflake"},
+                {"type": "integer", "minimum": 0, "maximum": 2**64 - 1},
+            ]
+        },
         "The document types snowflakes as strings, but the live API parses JSON integers as "
         "snowflakes too (discord.py sends e.g. recipient_id, allowed_mentions.users and new "
         "attachment ids as integers, and Discord accepts them).",
@@ -155,8 +164,9 @@ class Operation:
         body = self.spec.get("requestBody")
         if not body or content_type not in body.get("content", {}):
             return None
-        return _pointer("paths", self.template, self.method, "requestBody", "content",
-                        content_type, "schema")
+        return _pointer(
+            "paths", self.template, self.method, "requestBody", "content", content_type, "schema"
+        )
 
     def accepts(self, content_type: str) -> bool:
         return content_type in self.spec.get("requestBody", {}).get("content", {})
@@ -173,8 +183,16 @@ class Operation:
         content = responses[key].get("content", {})
         if "application/json" not in content:
             return None
-        return _pointer("paths", self.template, self.method, "responses", key, "content",
-                        "application/json", "schema")
+        return _pointer(
+            "paths",
+            self.template,
+            self.method,
+            "responses",
+            key,
+            "content",
+            "application/json",
+            "schema",
+        )
 
 
 @cache
@@ -191,11 +209,19 @@ def operations() -> dict[str, list[Operation]]:
                 continue
             spec = item[method]
             params = dict(shared)
-            params.update({p["name"]: p for p in spec.get("parameters", [])
-                           if p.get("in") == "path"})
+            params.update(
+                {p["name"]: p for p in spec.get("parameters", []) if p.get("in") == "path"}
+            )
             by_method[method.upper()].append(
-                Operation(method, template, spec.get("operationId", ""), re.compile(regex), names,
-                          spec, params)
+                Operation(
+                    method,
+                    template,
+                    spec.get("operationId", ""),
+                    re.compile(regex),
+                    names,
+                    spec,
+                    params,
+                )
             )
     for ops in by_method.values():
         # A literal segment (e.g. "@me", "@original") must win over a {param} in the same place.
@@ -255,8 +281,9 @@ def _narrow(error: ValidationError) -> ValidationError:
         branches: dict[object, list[ValidationError]] = {}
         for sub in error.context:
             branches.setdefault(sub.relative_schema_path[0], []).append(sub)
-        meant = [errs for errs in branches.values()
-                 if not any(_names_discriminator(e) for e in errs)]
+        meant = [
+            errs for errs in branches.values() if not any(_names_discriminator(e) for e in errs)
+        ]
         if len(meant) != 1:
             break
         error = best_match(meant[0]) or error
@@ -295,11 +322,15 @@ def _to_schema_errors(errors: Iterable[ValidationError]) -> list[SchemaError]:
         error = _narrow(error)
         path = tuple(error.absolute_path)
         if error.validator == "required" and isinstance(error.validator_value, list):
-            missing = [k for k in error.validator_value
-                       if isinstance(error.instance, dict) and k not in error.instance]
+            missing = [
+                k
+                for k in error.validator_value
+                if isinstance(error.instance, dict) and k not in error.instance
+            ]
             for key in missing or [""]:
-                found.append(SchemaError((*path, key), "BASE_TYPE_REQUIRED",
-                                         "This field is required"))
+                found.append(
+                    SchemaError((*path, key), "BASE_TYPE_REQUIRED", "This field is required")
+                )
             continue
         code = _CODES.get(str(error.validator), "BASE_TYPE_INVALID")
         found.append(SchemaError(path, code, _message(error)))
@@ -320,8 +351,11 @@ def validate_path_params(op: Operation, params: dict[str, str]) -> list[SchemaEr
             continue
         pointer_parts = ["paths", op.template]
         in_op = any(p.get("name") == name for p in op.spec.get("parameters", []))
-        holder = op.spec.get("parameters", []) if in_op else \
-            load_document()["paths"][op.template].get("parameters", [])
+        holder = (
+            op.spec.get("parameters", [])
+            if in_op
+            else load_document()["paths"][op.template].get("parameters", [])
+        )
         index = next(i for i, p in enumerate(holder) if p.get("name") == name)
         if in_op:
             pointer_parts.append(op.method)

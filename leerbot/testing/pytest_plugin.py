@@ -33,10 +33,12 @@ def fake_discord_options() -> dict[str, object]:
 
 
 @pytest.fixture
-async def fake_discord(fake_discord_setup: Setup | None,
-                       fake_discord_options: dict[str, object]) -> AsyncIterator[FakeDiscord]:
+async def fake_discord(
+    fake_discord_setup: Setup | None, fake_discord_options: dict[str, object]
+) -> AsyncIterator[FakeDiscord]:
     """A started fake Discord with discord.py pointed at it; violations fail the test."""
-    async with run_fake_discord(fake_discord_setup, check_violations=False,
-                                **fake_discord_options) as fake:
+    async with run_fake_discord(
+        fake_discord_setup, check_violations=False, **fake_discord_options
+    ) as fake:
         yield fake
     fake.assert_no_violations()

@@ -118,9 +118,13 @@ class RateLimiter:
             if self._global.used >= self._global.limit:
                 retry = self._global.reset_after(now)
                 self.served_429.append((route, "global", True))
-                return Decision(False, {"X-RateLimit-Global": "true",
-                                        "X-RateLimit-Scope": "global"},
-                                retry, True, "global")
+                return Decision(
+                    False,
+                    {"X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"},
+                    retry,
+                    True,
+                    "global",
+                )
         major = next((params[p] for p in MAJOR_PARAMETERS if p in params), "")
         limit = self.routes.get(route, self.default_limit)
         key = (route, major)

@@ -65,8 +65,9 @@ INTERACTION_TOKEN_LIFETIME = 15 * 60.0
 class ApiError(Exception):
     """A Discord error answer: ``{"code": ..., "message": ...}`` with an HTTP status."""
 
-    def __init__(self, status: int, code: int, message: str,
-                 errors: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, status: int, code: int, message: str, errors: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{status} {code} {message}")
         self.status, self.code, self.message, self.errors = status, code, message, errors
 
@@ -127,11 +128,15 @@ class RouteSpec:
 ROUTES: dict[str, RouteSpec] = {}
 
 
-def route(method: str, template: str, check: Check | None = None,
-          ) -> Callable[[Handler], Handler]:
+def route(
+    method: str,
+    template: str,
+    check: Check | None = None,
+) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         ROUTES[f"{method} {template}"] = RouteSpec(handler, check)
         return handler
+
     return register
 
 
@@ -171,8 +176,12 @@ class RestApi:
         self.fake = fake
         self.limiter = RateLimiter()
 
-    def _respond(self, status: int, data: Any, headers: dict[str, str] | None = None,
-                 ) -> web.Response:
+    def _respond(
+        self,
+        status: int,
+        data: Any,
+        headers: dict[str, str] | None = None,
+    ) -> web.Response:
         headers = dict(headers or {})
         # Discord's answers pass through Google's load balancer; discord.py relies on it.
         headers.setdefault("Via", "1.1 google")
@@ -184,8 +193,15 @@ class RestApi:
         response.charset = None
         return response
 
-    def _violate(self, kind: str, ctx_method: str, path: str, operation: str,
-                 errors: list[str], body: Any = None) -> None:
+    def _violate(
+        self,
+        kind: str,
+        ctx_method: str,
+        path: str,
+        operation: str,
+        errors: list[str],
+        body: Any = None,
+    ) -> None:
         violation = Violation(kind, ctx_method, path, operation, errors, body)
         _log.warning("fake discord: %s", violation)
         self.fake.violations.append(violation)
@@ -199,8 +215,13 @@ class RestApi:
         fake.requests.append(record)
         found = openapi.match(method, path)
         if found is None:
-            self._violate("route", method, path, "-",
-                          [f"{method} {path} is not in Discord's OpenAPI document"])
+            self._violate(
+                "route",
+                method,
+                path,
+                "-",
+                [f"{method} {path} is not in Discord's OpenAPI document"],
+            )
             record.status = 404
             return self._respond(404, {"message": "404: Not Found", "code": 0})
         op, params = found
@@ -211,8 +232,9 @@ class RestApi:
         if (op.needs_bot_token or auth is not None) and auth != f"Bot {fake.token}":
             record.status = 401
             if "Authorization" not in request.headers:
-                self._violate("auth", method, path, op.operation_id,
-                              ["request without Authorization header"])
+                self._violate(
+                    "auth", method, path, op.operation_id, ["request without Authorization header"]
+                )
             return self._respond(401, {"message": "401: Unauthorized", "code": 0})
 
         path_errors = openapi.validate_path_params(op, params)
@@ -227,12 +249,16 @@ class RestApi:
             record.status = 429
             headers = dict(decision.headers)
             headers["Retry-After"] = self.limiter.retry_after_header(decision.retry_after)
-            return self._respond(429, {
-                "message": "You are being rate limited.",
-                "retry_after": round(decision.retry_after, 3),
-                "global": decision.is_global,
-                "code": 0,
-            }, headers)
+            return self._respond(
+                429,
+                {
+                    "message": "You are being rate limited.",
+                    "retry_after": round(decision.retry_after, 3),
+                    "global": decision.is_global,
+                    "code": 0,
+                },
+                headers,
+            )
 
         try:
             body, files = await self._read_body(request, op)
@@ -256,8 +282,13 @@ class RestApi:
             return self._respond(400, invalid_form(errors).body(), decision.headers)
 
         if spec is None:
-            self._violate("unmodelled", method, path, op.operation_id,
-                          [f"the fake does not model {route_key}; add it to leerbot.testing.rest"])
+            self._violate(
+                "unmodelled",
+                method,
+                path,
+                op.operation_id,
+                [f"the fake does not model {route_key}; add it to leerbot.testing.rest"],
+            )
             record.status = 501
             return self._respond(501, {"message": "Not modelled by the fake", "code": 0})
 
@@ -265,8 +296,14 @@ class RestApi:
             status, data = await spec.handler(ctx)
         except ApiError as exc:
             if exc.code == 50035:
-                self._violate("schema", method, path, op.operation_id,
-                              [json.dumps(exc.errors, ensure_ascii=False)], body)
+                self._violate(
+                    "schema",
+                    method,
+                    path,
+                    op.operation_id,
+                    [json.dumps(exc.errors, ensure_ascii=False)],
+                    body,
+                )
             record.status, record.response = exc.status, exc.body()
             fake._changed()
             return self._respond(exc.status, exc.body(), decision.headers)
@@ -274,16 +311,23 @@ class RestApi:
         record.status, record.response = status, data
         if fake.validate_responses and data is not None:
             pointer = op.response_schema_pointer(status)
-            problems = openapi.validate(pointer, data) if pointer else [
-                SchemaError((), "NO_SCHEMA", f"no JSON response schema for status {status}")]
+            problems = (
+                openapi.validate(pointer, data)
+                if pointer
+                else [SchemaError((), "NO_SCHEMA", f"no JSON response schema for status {status}")]
+            )
             if problems:
-                self._violate("response", method, path, op.operation_id,
-                              [str(p) for p in problems], data)
+                self._violate(
+                    "response", method, path, op.operation_id, [str(p) for p in problems], data
+                )
         fake._changed()
         return self._respond(status, data, decision.headers)
 
-    async def _read_body(self, request: web.Request, op: openapi.Operation,
-                         ) -> tuple[Any, list[Upload]]:
+    async def _read_body(
+        self,
+        request: web.Request,
+        op: openapi.Operation,
+    ) -> tuple[Any, list[Upload]]:
         if not request.can_read_body:
             if op.body_required:
                 raise ApiError(400, 50035, "Invalid Form Body: request body is required")
@@ -308,11 +352,18 @@ class RestApi:
                     try:
                         body = json.loads(data)
                     except ValueError as exc:
-                        raise ApiError(400, 50109,
-                                       "The request body contains invalid JSON.") from exc
+                        raise ApiError(
+                            400, 50109, "The request body contains invalid JSON."
+                        ) from exc
                 elif name.startswith("files[") or name == "file":
-                    files.append(Upload(name, getattr(part, "filename", None) or name,
-                                        bytes(data), part.headers.get("Content-Type")))
+                    files.append(
+                        Upload(
+                            name,
+                            getattr(part, "filename", None) or name,
+                            bytes(data),
+                            part.headers.get("Content-Type"),
+                        )
+                    )
                 else:
                     raise ApiError(400, 50035, f"unexpected multipart field {name!r}")
             return body, files
@@ -394,8 +445,9 @@ def _normalise_embed(embed: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def apply_message_fields(ctx: Ctx, message: Message, body: dict[str, Any], *,
-                         creating: bool) -> None:
+def apply_message_fields(
+    ctx: Ctx, message: Message, body: dict[str, Any], *, creating: bool
+) -> None:
     """Content, embeds, components, files, flags and mentions from a create/edit body."""
     fake = ctx.fake
     if "content" in body:
@@ -419,24 +471,37 @@ def apply_message_fields(ctx: Ctx, message: Message, body: dict[str, Any], *,
         message.nonce = body.get("nonce")
         ref = body.get("message_reference")
         if ref:
-            message.message_reference = {"type": 0, "channel_id": str(message.channel.id),
-                                         **{k: str(v) for k, v in ref.items()
-                                            if k in ("message_id", "channel_id", "guild_id")}}
+            message.message_reference = {
+                "type": 0,
+                "channel_id": str(message.channel.id),
+                **{
+                    k: str(v)
+                    for k, v in ref.items()
+                    if k in ("message_id", "channel_id", "guild_id")
+                },
+            }
             message.type = 19
     # Attachments: the body lists which existing ones to keep and describes new uploads.
     described = {str(a.get("id")): a for a in body.get("attachments") or [] if isinstance(a, dict)}
     if "attachments" in body and not creating:
-        keep_ids = {k for k in described if k.isdigit() and int(k) in
-                    {a.id for a in message.attachments}}
+        keep_ids = {
+            k for k in described if k.isdigit() and int(k) in {a.id for a in message.attachments}
+        }
         message.attachments = [a for a in message.attachments if str(a.id) in keep_ids]
     for index, upload in enumerate(ctx.files):
         meta = described.get(str(index), {})
         attachment_id = fake.ids.next()
         filename = meta.get("filename") or upload.filename
-        message.attachments.append(Attachment(
-            attachment_id, filename, upload.data,
-            f"{fake.base_url}/attachments/{message.channel.id}/{attachment_id}/{filename}",
-            upload.content_type, meta.get("description")))
+        message.attachments.append(
+            Attachment(
+                attachment_id,
+                filename,
+                upload.data,
+                f"{fake.base_url}/attachments/{message.channel.id}/{attachment_id}/{filename}",
+                upload.content_type,
+                meta.get("description"),
+            )
+        )
 
 
 def _require_not_empty(message: Message) -> None:
@@ -462,9 +527,14 @@ def _get_message(channel: Channel, message_id: int) -> Message:
 
 @route("GET", "/users/@me")
 async def get_me(ctx: Ctx) -> Result:
-    payload = ctx.fake.bot_user.to_payload() | {"bot": True, "verified": True,
-                                               "mfa_enabled": False, "email": None,
-                                               "locale": "en-US", "premium_type": 0}
+    payload = ctx.fake.bot_user.to_payload() | {
+        "bot": True,
+        "verified": True,
+        "mfa_enabled": False,
+        "email": None,
+        "locale": "en-US",
+        "premium_type": 0,
+    }
     return 200, payload
 
 
@@ -475,9 +545,16 @@ async def get_application(ctx: Ctx) -> Result:
 
 @route("GET", "/gateway/bot")
 async def get_gateway_bot(ctx: Ctx) -> Result:
-    return 200, {"url": ctx.fake.gateway_url, "shards": 1,
-                 "session_start_limit": {"total": 1000, "remaining": 999,
-                                         "reset_after": 86_400_000, "max_concurrency": 1}}
+    return 200, {
+        "url": ctx.fake.gateway_url,
+        "shards": 1,
+        "session_start_limit": {
+            "total": 1000,
+            "remaining": 999,
+            "reset_after": 86_400_000,
+            "max_concurrency": 1,
+        },
+    }
 
 
 @route("GET", "/gateway")
@@ -627,9 +704,16 @@ async def interaction_callback(ctx: Ctx) -> Result:
     if rec.type == 5 and (rec.parent is None or rec.parent.type != 3):
         allowed -= {6, 7}  # update-message only for modals opened from a component
     if kind not in allowed:
-        raise invalid_form([SchemaError(("type",), "INTERACTION_RESPONSE_TYPE_INVALID",
-                                        f"Interaction response type {kind} is not valid for "
-                                        f"interaction type {rec.type}")])
+        raise invalid_form(
+            [
+                SchemaError(
+                    ("type",),
+                    "INTERACTION_RESPONSE_TYPE_INVALID",
+                    f"Interaction response type {kind} is not valid for "
+                    f"interaction type {rec.type}",
+                )
+            ]
+        )
     data = ctx.body.get("data") or {}
     message: Message | None = None
     if kind in (4, 5):
@@ -661,11 +745,13 @@ async def interaction_callback(ctx: Ctx) -> Result:
     interaction: dict[str, Any] = {"id": str(rec.id), "type": rec.type}
     result: dict[str, Any] = {"interaction": interaction}
     if message is not None:
-        interaction.update({
-            "response_message_id": str(message.id),
-            "response_message_loading": bool(message.flags & LOADING),
-            "response_message_ephemeral": message.ephemeral,
-        })
+        interaction.update(
+            {
+                "response_message_id": str(message.id),
+                "response_message_loading": bool(message.flags & LOADING),
+                "response_message_ephemeral": message.ephemeral,
+            }
+        )
         if kind in (4, 7):
             # The document defines a resource only for these (and 12, activities).
             result["resource"] = {"type": kind, "message": fake._message_payload(message)}
@@ -675,8 +761,10 @@ async def interaction_callback(ctx: Ctx) -> Result:
 def _webhook_interaction(ctx: Ctx) -> InteractionRecord:
     fake = ctx.fake
     rec = fake.interactions_by_token.get(ctx.params["webhook_token"])
-    if rec is None or ctx.snowflake("webhook_id") != fake.application_id or (
-        time.monotonic() - rec.created > INTERACTION_TOKEN_LIFETIME
+    if (
+        rec is None
+        or ctx.snowflake("webhook_id") != fake.application_id
+        or (time.monotonic() - rec.created > INTERACTION_TOKEN_LIFETIME)
     ):
         raise ApiError(404, 10015, "Unknown Webhook")
     return rec
@@ -700,8 +788,9 @@ async def execute_followup(ctx: Ctx) -> Result:
         # Discord: the first follow-up after a "thinking" defer replaces the loading message.
         message = original
         message.flags &= ~LOADING
-        apply_message_fields(ctx, message, {k: v for k, v in body.items() if k != "flags"},
-                             creating=False)
+        apply_message_fields(
+            ctx, message, {k: v for k, v in body.items() if k != "flags"}, creating=False
+        )
         _require_not_empty(message)
         message.edited_timestamp = None
         await _dispatch_message(ctx, "MESSAGE_UPDATE", message)
@@ -778,14 +867,22 @@ async def create_message(ctx: Ctx) -> Result:
             raise ApiError(403, 50007, "Cannot send messages to this user")
     else:
         assert channel.guild is not None
-        _require(ctx, channel.guild,
-                 SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES)
+        _require(
+            ctx, channel.guild, SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES
+        )
         if channel.is_thread and channel.archived:
             raise ApiError(400, 50083, "Thread is archived")
     body = ctx.body or {}
     if int(body.get("flags") or 0) & EPHEMERAL:
-        raise invalid_form([SchemaError(("flags",), "MESSAGE_FLAGS_INVALID",
-                                        "Only interaction responses can be ephemeral")])
+        raise invalid_form(
+            [
+                SchemaError(
+                    ("flags",),
+                    "MESSAGE_FLAGS_INVALID",
+                    "Only interaction responses can be ephemeral",
+                )
+            ]
+        )
     message = Message(fake.ids.next(), channel, fake.bot_user)
     apply_message_fields(ctx, message, body, creating=True)
     _require_not_empty(message)
@@ -799,8 +896,9 @@ async def list_messages(ctx: Ctx) -> Result:
     channel = _channel(ctx)
     limit = int(ctx.query.get("limit", 50))
     if not 1 <= limit <= 100:
-        raise invalid_form([SchemaError(("limit",), "NUMBER_TYPE_MAX",
-                                        "int value should be between 1 and 100.")])
+        raise invalid_form(
+            [SchemaError(("limit",), "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")]
+        )
     live = [m for m in channel.messages if not m.deleted]
     if "before" in ctx.query:
         live = [m for m in live if m.id < int(ctx.query["before"])]
@@ -858,10 +956,16 @@ async def create_dm(ctx: Ctx) -> Result:
 def _new_thread(ctx: Ctx, parent: Channel, thread_id: int, kind: int) -> Channel:
     fake = ctx.fake
     body = ctx.body or {}
-    thread = Channel(thread_id, kind, body["name"], parent.guild, parent_id=parent.id,
-                     owner_id=fake.bot_user.id,
-                     auto_archive_duration=int(body.get("auto_archive_duration") or 4320),
-                     invitable=bool(body.get("invitable", True)))
+    thread = Channel(
+        thread_id,
+        kind,
+        body["name"],
+        parent.guild,
+        parent_id=parent.id,
+        owner_id=fake.bot_user.id,
+        auto_archive_duration=int(body.get("auto_archive_duration") or 4320),
+        invitable=bool(body.get("invitable", True)),
+    )
     thread.thread_members[fake.bot_user.id] = now_iso()
     fake._add_channel(thread)
     return thread
@@ -869,8 +973,10 @@ def _new_thread(ctx: Ctx, parent: Channel, thread_id: int, kind: int) -> Channel
 
 async def _announce_thread(ctx: Ctx, thread: Channel) -> None:
     fake = ctx.fake
-    payload = thread.to_payload() | {"newly_created": True,
-                                     "member": thread.thread_member_payload(fake.bot_user.id)}
+    payload = thread.to_payload() | {
+        "newly_created": True,
+        "member": thread.thread_member_payload(fake.bot_user.id),
+    }
     await fake._dispatch("THREAD_CREATE", payload, intent=1)
 
 
@@ -897,10 +1003,18 @@ async def start_thread(ctx: Ctx) -> Result:
         raise ApiError(400, 50024, "Cannot execute action on this channel type")
     kind = int((ctx.body or {}).get("type") or PRIVATE_THREAD)
     if kind not in (PUBLIC_THREAD, PRIVATE_THREAD, NEWS_THREAD):
-        raise invalid_form([SchemaError(("type",), "BASE_TYPE_CHOICES",
-                                        f"Value {kind} is not a valid thread type.")])
-    _require(ctx, parent.guild,
-             CREATE_PRIVATE_THREADS if kind == PRIVATE_THREAD else CREATE_PUBLIC_THREADS)
+        raise invalid_form(
+            [
+                SchemaError(
+                    ("type",), "BASE_TYPE_CHOICES", f"Value {kind} is not a valid thread type."
+                )
+            ]
+        )
+    _require(
+        ctx,
+        parent.guild,
+        CREATE_PRIVATE_THREADS if kind == PRIVATE_THREAD else CREATE_PUBLIC_THREADS,
+    )
     thread = _new_thread(ctx, parent, ctx.fake.ids.next(), kind)
     await _announce_thread(ctx, thread)
     return 201, thread.to_payload()
@@ -919,11 +1033,16 @@ async def add_thread_member(ctx: Ctx) -> Result:
     _member(thread.guild, user_id)
     if user_id not in thread.thread_members:
         thread.thread_members[user_id] = now_iso()
-        await fake._dispatch("THREAD_MEMBERS_UPDATE", {
-            "id": str(thread.id), "guild_id": str(thread.guild.id),
-            "member_count": len(thread.thread_members),
-            "added_members": [thread.thread_member_payload(user_id)],
-        }, intent=1 << 1)
+        await fake._dispatch(
+            "THREAD_MEMBERS_UPDATE",
+            {
+                "id": str(thread.id),
+                "guild_id": str(thread.guild.id),
+                "member_count": len(thread.thread_members),
+                "added_members": [thread.thread_member_payload(user_id)],
+            },
+            intent=1 << 1,
+        )
     return 204, None
 
 
@@ -934,9 +1053,20 @@ async def add_thread_member(ctx: Ctx) -> Result:
 async def get_guild(ctx: Ctx) -> Result:
     guild = _guild(ctx)
     payload = guild.to_payload(members=None)
-    for key in ("members", "channels", "threads", "presences", "voice_states", "joined_at",
-                "large", "unavailable", "member_count", "guild_scheduled_events",
-                "soundboard_sounds", "stage_instances"):
+    for key in (
+        "members",
+        "channels",
+        "threads",
+        "presences",
+        "voice_states",
+        "joined_at",
+        "large",
+        "unavailable",
+        "member_count",
+        "guild_scheduled_events",
+        "soundboard_sounds",
+        "stage_instances",
+    ):
         payload.pop(key, None)
     return 200, payload
 
@@ -965,8 +1095,9 @@ async def list_members(ctx: Ctx) -> Result:
     limit = int(ctx.query.get("limit", 1))
     after = int(ctx.query.get("after", 0))
     if not 1 <= limit <= 1000:
-        raise invalid_form([SchemaError(("limit",), "NUMBER_TYPE_MAX",
-                                        "int value should be between 1 and 1000.")])
+        raise invalid_form(
+            [SchemaError(("limit",), "NUMBER_TYPE_MAX", "int value should be between 1 and 1000.")]
+        )
     members = sorted((m for m in guild.members.values() if m.id > after), key=lambda m: m.id)
     return 200, [m.to_payload() for m in members[:limit]]
 
@@ -979,8 +1110,11 @@ async def _role_change(ctx: Ctx, add: bool) -> Result:
     if role is None:
         raise ApiError(404, 10011, "Unknown Role")
     bot = _bot_member(ctx, guild)
-    if not bot.has(MANAGE_ROLES) or role.managed or role.id == guild.id or (
-        role.position >= bot.top_position and guild.owner_id != bot.id
+    if (
+        not bot.has(MANAGE_ROLES)
+        or role.managed
+        or role.id == guild.id
+        or (role.position >= bot.top_position and guild.owner_id != bot.id)
     ):
         raise ApiError(403, 50013, "Missing Permissions")
     changed = False
@@ -991,8 +1125,9 @@ async def _role_change(ctx: Ctx, add: bool) -> Result:
         member.role_ids.remove(role.id)
         changed = True
     if changed:
-        await fake._dispatch("GUILD_MEMBER_UPDATE", {
-            "guild_id": str(guild.id), **member.to_payload()}, intent=1 << 1)
+        await fake._dispatch(
+            "GUILD_MEMBER_UPDATE", {"guild_id": str(guild.id), **member.to_payload()}, intent=1 << 1
+        )
     return 204, None
 
 
@@ -1013,8 +1148,9 @@ def _parse_time(value: Any, path: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as exc:
-        raise invalid_form([SchemaError((path,), "DATE_TIME_TYPE_PARSE",
-                                        f"Could not parse {value}.")]) from exc
+        raise invalid_form(
+            [SchemaError((path,), "DATE_TIME_TYPE_PARSE", f"Could not parse {value}.")]
+        ) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment
@@ -1025,37 +1161,64 @@ def _event_rules(ctx: Ctx, guild: Guild, event: ScheduledEvent) -> None:
     errors: list[SchemaError] = []
     start = _parse_time(event.scheduled_start_time, "scheduled_start_time")
     if event.status == 1 and start <= datetime.now(UTC):
-        errors.append(SchemaError(("scheduled_start_time",), "GUILD_SCHEDULED_EVENT_SCHEDULE_PAST",
-                                  "Cannot schedule event in the past."))
+        errors.append(
+            SchemaError(
+                ("scheduled_start_time",),
+                "GUILD_SCHEDULED_EVENT_SCHEDULE_PAST",
+                "Cannot schedule event in the past.",
+            )
+        )
     if event.scheduled_end_time is not None:
         end = _parse_time(event.scheduled_end_time, "scheduled_end_time")
         if end <= start:
-            errors.append(SchemaError(("scheduled_end_time",),
-                                      "GUILD_SCHEDULED_EVENT_END_BEFORE_START",
-                                      "Cannot schedule event to end before starting."))
+            errors.append(
+                SchemaError(
+                    ("scheduled_end_time",),
+                    "GUILD_SCHEDULED_EVENT_END_BEFORE_START",
+                    "Cannot schedule event to end before starting.",
+                )
+            )
     if event.entity_type == 3:
         if not event.location:
-            errors.append(SchemaError(("entity_metadata", "location"), "BASE_TYPE_REQUIRED",
-                                      "This field is required"))
+            errors.append(
+                SchemaError(
+                    ("entity_metadata", "location"), "BASE_TYPE_REQUIRED", "This field is required"
+                )
+            )
         if event.scheduled_end_time is None:
-            errors.append(SchemaError(("scheduled_end_time",), "BASE_TYPE_REQUIRED",
-                                      "This field is required"))
+            errors.append(
+                SchemaError(("scheduled_end_time",), "BASE_TYPE_REQUIRED", "This field is required")
+            )
         if event.channel_id is not None:
-            errors.append(SchemaError(("channel_id",), "BASE_TYPE_INVALID",
-                                      "External events cannot have a channel."))
+            errors.append(
+                SchemaError(
+                    ("channel_id",), "BASE_TYPE_INVALID", "External events cannot have a channel."
+                )
+            )
     else:
         channel = guild.channels.get(event.channel_id or 0)
         expected = GUILD_STAGE_VOICE if event.entity_type == 1 else GUILD_VOICE
         if channel is None or channel.type != expected:
-            errors.append(SchemaError(("channel_id",), "BASE_TYPE_REQUIRED",
-                                      "A voice or stage channel of this guild is required."))
+            errors.append(
+                SchemaError(
+                    ("channel_id",),
+                    "BASE_TYPE_REQUIRED",
+                    "A voice or stage channel of this guild is required.",
+                )
+            )
     if errors:
         raise invalid_form(errors)
 
 
 def _apply_event_fields(event: ScheduledEvent, body: dict[str, Any]) -> None:
-    for key in ("name", "description", "scheduled_start_time", "scheduled_end_time",
-                "privacy_level", "image"):
+    for key in (
+        "name",
+        "description",
+        "scheduled_start_time",
+        "scheduled_end_time",
+        "privacy_level",
+        "image",
+    ):
         if key in body:
             setattr(event, key, body[key])
     if "entity_type" in body and body["entity_type"] is not None:
@@ -1079,8 +1242,14 @@ async def create_event(ctx: Ctx) -> Result:
     guild = _guild(ctx)
     _require(ctx, guild, MANAGE_EVENTS, CREATE_EVENTS)
     body = ctx.body or {}
-    event = ScheduledEvent(fake.ids.next(), guild, body["name"], body["scheduled_start_time"],
-                           int(body["entity_type"]), creator_id=fake.bot_user.id)
+    event = ScheduledEvent(
+        fake.ids.next(),
+        guild,
+        body["name"],
+        body["scheduled_start_time"],
+        int(body["entity_type"]),
+        creator_id=fake.bot_user.id,
+    )
     _apply_event_fields(event, body)
     _event_rules(ctx, guild, event)
     guild.scheduled_events[event.id] = event
@@ -1103,8 +1272,15 @@ async def edit_event(ctx: Ctx) -> Result:
         raise ApiError(400, 180000, "Cannot modify a finished event")
     status = int(body.get("status") or event.status)
     if status not in EVENT_TRANSITIONS[event.status]:
-        raise invalid_form([SchemaError(("status",), "GUILD_SCHEDULED_EVENT_INVALID_STATUS",
-                                        f"Cannot change status {event.status} to {status}.")])
+        raise invalid_form(
+            [
+                SchemaError(
+                    ("status",),
+                    "GUILD_SCHEDULED_EVENT_INVALID_STATUS",
+                    f"Cannot change status {event.status} to {status}.",
+                )
+            ]
+        )
     _apply_event_fields(event, body)
     event.status = status
     if event.status == 1:
@@ -1126,8 +1302,9 @@ async def delete_event(ctx: Ctx) -> Result:
 @route("GET", "/guilds/{guild_id}/scheduled-events")
 async def list_events(ctx: Ctx) -> Result:
     guild = _guild(ctx)
-    return 200, [e.to_payload(ctx.fake.users) for e in guild.scheduled_events.values()
-                 if not e.deleted]
+    return 200, [
+        e.to_payload(ctx.fake.users) for e in guild.scheduled_events.values() if not e.deleted
+    ]
 
 
 @route("GET", "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}")

@@ -43,13 +43,24 @@ ALL_PERMISSIONS = discord.Permissions.all().value
 
 # What @everyone may do in a fresh community server.
 EVERYONE_DEFAULT = (
-    VIEW_CHANNEL | SEND_MESSAGES | READ_MESSAGE_HISTORY | EMBED_LINKS | ATTACH_FILES
-    | USE_APPLICATION_COMMANDS | CREATE_PUBLIC_THREADS | SEND_MESSAGES_IN_THREADS
+    VIEW_CHANNEL
+    | SEND_MESSAGES
+    | READ_MESSAGE_HISTORY
+    | EMBED_LINKS
+    | ATTACH_FILES
+    | USE_APPLICATION_COMMANDS
+    | CREATE_PUBLIC_THREADS
+    | SEND_MESSAGES_IN_THREADS
 )
 # What the bot's managed role gets when invited with a typical permission set.
 BOT_DEFAULT = (
-    EVERYONE_DEFAULT | MANAGE_ROLES | MANAGE_EVENTS | CREATE_EVENTS | MANAGE_THREADS
-    | CREATE_PRIVATE_THREADS | MANAGE_MESSAGES
+    EVERYONE_DEFAULT
+    | MANAGE_ROLES
+    | MANAGE_EVENTS
+    | CREATE_EVENTS
+    | MANAGE_THREADS
+    | CREATE_PRIVATE_THREADS
+    | MANAGE_MESSAGES
 )
 
 # Channel types.
@@ -151,8 +162,11 @@ class Role:
             "permissions": str(self.permissions),
             "position": self.position,
             "color": self.color,
-            "colors": {"primary_color": self.color, "secondary_color": None,
-                       "tertiary_color": None},
+            "colors": {
+                "primary_color": self.color,
+                "secondary_color": None,
+                "tertiary_color": None,
+            },
             "hoist": self.hoist,
             "managed": self.managed,
             "mentionable": self.mentionable,
@@ -278,26 +292,30 @@ class Channel:
             "rate_limit_per_user": 0,
         }
         if self.is_thread:
-            payload.update({
-                "owner_id": str(self.owner_id),
-                "message_count": self.message_count,
-                "member_count": min(len(self.thread_members), 50),
-                "total_message_sent": self.message_count,
-                "thread_metadata": {
-                    "archived": self.archived,
-                    "archive_timestamp": self.created_at,
-                    "auto_archive_duration": self.auto_archive_duration,
-                    "locked": False,
-                    "create_timestamp": self.created_at,
-                    **({"invitable": self.invitable} if self.type == PRIVATE_THREAD else {}),
-                },
-            })
+            payload.update(
+                {
+                    "owner_id": str(self.owner_id),
+                    "message_count": self.message_count,
+                    "member_count": min(len(self.thread_members), 50),
+                    "total_message_sent": self.message_count,
+                    "thread_metadata": {
+                        "archived": self.archived,
+                        "archive_timestamp": self.created_at,
+                        "auto_archive_duration": self.auto_archive_duration,
+                        "locked": False,
+                        "create_timestamp": self.created_at,
+                        **({"invitable": self.invitable} if self.type == PRIVATE_THREAD else {}),
+                    },
+                }
+            )
             return payload
-        payload.update({
-            "position": self.position,
-            "permission_overwrites": [],
-            "nsfw": False,
-        })
+        payload.update(
+            {
+                "position": self.position,
+                "permission_overwrites": [],
+                "nsfw": False,
+            }
+        )
         if self.type in (GUILD_TEXT, GUILD_NEWS, GUILD_FORUM):
             payload["topic"] = self.topic
             payload["default_auto_archive_duration"] = 1440
@@ -310,8 +328,12 @@ class Channel:
         return payload
 
     def thread_member_payload(self, user_id: int) -> dict[str, Any]:
-        return {"id": str(self.id), "user_id": str(user_id),
-                "join_timestamp": self.thread_members[user_id], "flags": 0}
+        return {
+            "id": str(self.id),
+            "user_id": str(user_id),
+            "join_timestamp": self.thread_members[user_id],
+            "flags": 0,
+        }
 
 
 @dataclass(eq=False)
@@ -398,8 +420,12 @@ class Message:
         allowed = self.allowed_mentions
         return allowed is None or "everyone" in (allowed.get("parse") or [])
 
-    def to_payload(self, *, gateway: bool = False, users: dict[int, User] | None = None,
-                   ) -> dict[str, Any]:
+    def to_payload(
+        self,
+        *,
+        gateway: bool = False,
+        users: dict[int, User] | None = None,
+    ) -> dict[str, Any]:
         """REST shape; ``gateway=True`` adds guild_id and member as MESSAGE_CREATE carries."""
         users = users or {}
         mentions = [users[u].to_payload() for u in self.mentioned_user_ids() if u in users]
@@ -513,8 +539,12 @@ class Guild:
                 return channel
         raise KeyError(f"no channel {name!r} in guild {self.name!r}")
 
-    def to_payload(self, *, members: list[Member] | None, large_threshold: int = 250,
-                   ) -> dict[str, Any]:
+    def to_payload(
+        self,
+        *,
+        members: list[Member] | None,
+        large_threshold: int = 250,
+    ) -> dict[str, Any]:
         """GUILD_CREATE shape: the guild plus channels, threads, roles, members."""
         regular = [c for c in self.channels.values() if not c.is_thread]
         threads = [c for c in self.channels.values() if c.is_thread and not c.archived]
@@ -532,8 +562,9 @@ class Guild:
             "verification_level": 1,
             "default_message_notifications": 1,
             "explicit_content_filter": 2,
-            "roles": [r.to_payload()
-                      for r in sorted(self.roles.values(), key=lambda r: r.position)],
+            "roles": [
+                r.to_payload() for r in sorted(self.roles.values(), key=lambda r: r.position)
+            ],
             "emojis": [],
             "features": self.features,
             "mfa_level": 0,
@@ -556,8 +587,9 @@ class Guild:
             "stickers": [],
             "stage_instances": [],
             "soundboard_sounds": [],
-            "guild_scheduled_events": [e.to_payload() for e in self.scheduled_events.values()
-                                       if not e.deleted],
+            "guild_scheduled_events": [
+                e.to_payload() for e in self.scheduled_events.values() if not e.deleted
+            ],
             "joined_at": now_iso(),
             "large": len(self.members) > large_threshold,
             "unavailable": False,
@@ -591,18 +623,20 @@ class Command:
     def to_payload(self) -> dict[str, Any]:
         payload = {k: v for k, v in self.data.items() if v is not None}
         perms = self.data.get("default_member_permissions")
-        payload.update({
-            "id": str(self.id),
-            "application_id": str(self.application_id),
-            "version": str(self.version),
-            "type": self.type,
-            "description": self.data.get("description") or "",
-            "default_member_permissions": str(perms) if perms is not None else None,
-            "dm_permission": self.data.get("dm_permission", True),
-            "nsfw": bool(self.data.get("nsfw", False)),
-            "contexts": self.data.get("contexts"),
-            "integration_types": self.data.get("integration_types") or [0],
-        })
+        payload.update(
+            {
+                "id": str(self.id),
+                "application_id": str(self.application_id),
+                "version": str(self.version),
+                "type": self.type,
+                "description": self.data.get("description") or "",
+                "default_member_permissions": str(perms) if perms is not None else None,
+                "dm_permission": self.data.get("dm_permission", True),
+                "nsfw": bool(self.data.get("nsfw", False)),
+                "contexts": self.data.get("contexts"),
+                "integration_types": self.data.get("integration_types") or [0],
+            }
+        )
         if self.guild_id is not None:
             payload["guild_id"] = str(self.guild_id)
         return payload

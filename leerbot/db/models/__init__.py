@@ -3,7 +3,7 @@
 from leerbot.db.models.agenda import AgendaItem, AgendaLink, AgendaStatusChange, AgendaSupport
 from leerbot.db.models.base import Base, UTCDateTime, utcnow
 from leerbot.db.models.community import AuditEntry, Community, Member, Organisation, Site
-from leerbot.db.models.practices import Practice, PracticeLink, PracticeRevision
+from leerbot.db.models.practices import Practice, PracticeLink, PracticeRevision, SavedSearch
 from leerbot.db.models.reflections import (
     AnonymousAnswer,
     NamedAnswer,
@@ -42,6 +42,7 @@ __all__ = [
     "ReflectionSchedule",
     "ReminderDelivery",
     "RoundRecipient",
+    "SavedSearch",
     "ScheduledJob",
     "SessionAttendance",
     "SessionOccurrence",

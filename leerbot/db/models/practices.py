@@ -74,3 +74,18 @@ class PracticeLink(Base):
     )
     target_type: Mapped[str] = mapped_column(String(16))  # session
     target_id: Mapped[int] = mapped_column(Integer)
+
+
+class SavedSearch(Base):
+    """A search behind a "next page" button: Discord allows 100 characters in a button's
+    id, too few for a query with its filters. No member is stored with it."""
+
+    __tablename__ = "saved_searches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    query: Mapped[str] = mapped_column(String(200))
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
