@@ -9,7 +9,7 @@ from datetime import date
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, registry
 from leerbot.chat.context import Context
-from leerbot.chat.delivery import post_card
+from leerbot.chat.delivery import card_turn, post_card
 from leerbot.chat.formatting import when
 from leerbot.chat.reply import (
     Attachment,
@@ -424,6 +424,13 @@ async def export_command(
 
 
 async def publish_job(run: scheduling.JobRun) -> None:
+    """One card update at a time per agenda, reading its state in turn (see card_turn)."""
+    async with card_turn("agenda", int(run.payload["item_id"])) as latest:
+        if latest:
+            await _publish_card(run)
+
+
+async def _publish_card(run: scheduling.JobRun) -> None:
     platform = run.services.get("platform")
     async with run.sessionmaker() as db:
         community = await db.get(Community, run.community_id)

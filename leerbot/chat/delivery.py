@@ -4,8 +4,11 @@ accept direct messages, the message goes to a private thread with just them."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from sqlalchemy import select
 
@@ -88,3 +91,36 @@ async def post_card(
         community.platform_id, channel, thread_name[:100], message_id=posted
     )
     return posted, thread
+
+
+_CARD_LOCKS: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def card_lock(kind: str, item_id: int) -> asyncio.Lock:
+    """One card update at a time per item: each reads the item's state inside the lock,
+    so the last update shown is the latest state, and a card is never posted twice."""
+    key = f"{kind}:{item_id}"
+    lock = _CARD_LOCKS.get(key)
+    if lock is None:
+        lock = asyncio.Lock()
+        _CARD_LOCKS[key] = lock
+    return lock
+
+
+_QUEUED: dict[str, int] = {}
+
+
+@asynccontextmanager
+async def card_turn(kind: str, item_id: int) -> AsyncIterator[bool]:
+    """Wait for this item's turn to update its card; yields False when newer updates are
+    already queued behind this one (they will show the later state, so this one may skip).
+    Ten quick clicks then cost two edits, not ten, under Discord's edit limit."""
+    key = f"{kind}:{item_id}"
+    _QUEUED[key] = _QUEUED.get(key, 0) + 1
+    try:
+        async with card_lock(kind, item_id):
+            yield _QUEUED[key] == 1
+    finally:
+        _QUEUED[key] -= 1
+        if not _QUEUED[key]:
+            del _QUEUED[key]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, MemberRef, Param, ParamType, registry
 from leerbot.chat.context import Context
-from leerbot.chat.delivery import deliver
+from leerbot.chat.delivery import card_turn, deliver
 from leerbot.chat.formatting import when
 from leerbot.chat.platform import EventSpec, Platform
 from leerbot.chat.reply import Attachment, Button, ButtonStyle, Field, Mention, Reply, UserText
@@ -579,6 +579,13 @@ async def _context(
 
 
 async def publish_job(run: scheduling.JobRun) -> None:
+    """One card update at a time per session, reading its state in turn (see card_turn)."""
+    async with card_turn("session", int(run.payload["occurrence_id"])) as latest:
+        if latest:
+            await _publish_card(run)
+
+
+async def _publish_card(run: scheduling.JobRun) -> None:
     """Post or update the card, open the thread, mirror the scheduled event."""
     platform, community, item = await _context(run)
     async with run.sessionmaker() as db:

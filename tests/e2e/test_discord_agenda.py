@@ -311,6 +311,29 @@ async def test_a_named_point_gets_a_card_a_thread_and_live_support(live: World) 
     assert len(fake.threads(world.agenda)) == 1
 
 
+async def test_many_members_supporting_at_once_count_once_each(live: World) -> None:
+    world, fake = live, live.fake
+    await propose(world, world.sanne, "Ervaringsdeskundigheid in de opleiding")
+    message = await card(world, 1)
+    await fake.wait_until(lambda: thread_of(world, message), what="the thread")
+    crowd = [fake.add_member(world.guild, f"Lid {n}", locale="nl") for n in range(10)]
+    # everyone clicks at the same moment, and three of them click twice
+    clickers = [*crowd, *crowd[:3]]
+    answers = await asyncio.gather(
+        *(fake.click(message, "Steun dit punt", by=member) for member in clickers)
+    )
+    texts = [seen(a) for a in answers]
+    assert sum("Je steunt nu" in t for t in texts) == len(crowd), texts
+    for text in texts:
+        assert "Je steunt nu" in text or "al" in text, text
+        assert "Sorry, er ging iets mis" not in text
+    viewed = await fake.slash(world.sanne, "agenda bekijken", punt=1)
+    assert field(viewed.message, "Steun") == str(len(crowd))
+    # once the bot has done all its card updates, the card shows the same count
+    await settle(world)
+    assert field(message, "Steun") == str(len(crowd)), "the card shows a stale count"
+
+
 # --- anonymity ---------------------------------------------------------------------------
 
 

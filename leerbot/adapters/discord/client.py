@@ -100,6 +100,9 @@ class LeerbotClient(discord.Client):
         self.platform = DiscordPlatform(self)
         self.ready_hooks: list[ReadyHook] = []
         """Run once, at the first READY (run_discord starts the scheduler here)."""
+        self.close_hooks: list[ReadyHook] = []
+        """Run when the client closes, before the connection goes (run_discord stops the
+        scheduler here, so work in flight can still reach Discord)."""
         self.synced_commands: list[dict[str, Any]] = []
         self._was_ready = False
 
@@ -136,6 +139,15 @@ class LeerbotClient(discord.Client):
                 await hook()
             except Exception:
                 log.exception("a start-up task failed; the bot answers, but check the log")
+
+    async def close(self) -> None:
+        hooks, self.close_hooks = self.close_hooks, []
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("a shut-down task failed")
+        await super().close()
 
     # --- interactions --------------------------------------------------------------------
 

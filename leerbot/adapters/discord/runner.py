@@ -51,7 +51,12 @@ async def run_discord(app: App, **client_kwargs: object) -> None:
         await app.start_scheduler(client.platform)
         log.info("scheduled work started")
 
+    async def stop_scheduler() -> None:
+        if app.scheduler is not None:
+            await app.scheduler.stop()
+
     client.ready_hooks.append(start_scheduler)
+    client.close_hooks.append(stop_scheduler)
     failure: DiscordLoginFailed | None = None
     try:
         async with client:
