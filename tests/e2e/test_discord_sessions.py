@@ -24,7 +24,7 @@ from dateutil.rrule import rrulestr
 from icalendar import Calendar
 from sqlalchemy import and_, func, or_, select, update
 
-from leerbot.adapters.discord import LeerbotClient
+from leerbot.adapters.discord import run_discord
 from leerbot.app import App, open_app
 from leerbot.config import DiscordSettings, Settings
 from leerbot.db.models import ScheduledJob, SessionOccurrence
@@ -42,7 +42,7 @@ EVENT_SCHEDULED, EVENT_CANCELED = 1, 4
 PRIVATE_THREAD = 12
 
 
-# --- what members see ----------------------------------------------------------------------
+# --- what members see ---------------------------------------------------------------------
 
 
 def seen(answer: Seen | Message | None) -> str:
@@ -108,7 +108,7 @@ def private_threads(fake: FakeDiscord, parent: Channel, member: Member) -> list[
     ]
 
 
-# --- acting ------------------------------------------------------------------------------
+# --- acting -------------------------------------------------------------------------------
 
 
 async def setup_community(world: World) -> None:
@@ -257,9 +257,10 @@ class _Capture(logging.Handler):
 
 @dataclass
 class Restartable:
-    """One Discord server that outlives the bot: `bot()` starts it as `leerbot run` does
-    (open the app, connect, start the scheduled work at READY) on the same database, and
-    stops it the same way (the connection closes, then the scheduler stops)."""
+    """One Discord server that outlives the bot: `bot()` runs it as `leerbot run` does
+    (`run_discord`: connect, start the scheduled work at READY) on the same database, and
+    stops it as Ctrl-C does (the task is cancelled: the scheduler stops, the connection
+    closes)."""
 
     fake: FakeDiscord
     declared: dict[str, Any]
@@ -273,17 +274,29 @@ class Restartable:
     @contextlib.asynccontextmanager
     async def bot(self) -> AsyncIterator[World]:
         configured = self.settings.model_copy(
-            update={"discord": DiscordSettings(test_guild_id=self.declared["guild"].id)}
+            update={
+                "discord": DiscordSettings(
+                    token=self.fake.token,  # type: ignore[arg-type]
+                    test_guild_id=self.declared["guild"].id,
+                )
+            }
         )
         before = self.started()
         async with open_app(configured) as app:
-            client = LeerbotClient(app.dispatcher, configured)
-            client.ready_hooks.append(lambda: app.start_scheduler(client.platform))
-            async with self.fake.running_client(client):
+            task = asyncio.create_task(run_discord(app, guild_ready_timeout=0.01))
+            try:
                 await self.fake.wait_until(
-                    lambda: self.started() > before, what="the scheduler to load its jobs"
+                    lambda: task.done() or self.started() > before,
+                    what="the bot to start its scheduled work",
                 )
+                assert not task.done(), "the bot stopped at start"
+                assert app.scheduler is not None
+                client = app.scheduler.services["platform"].client
                 yield World(fake=self.fake, app=app, client=client, logs=self.logs, **self.declared)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 @contextlib.asynccontextmanager
@@ -302,7 +315,7 @@ async def restartable(settings: Settings) -> AsyncIterator[Restartable]:
         logger.setLevel(previous)
 
 
-# --- create → RSVP → waitlist → reminder → reschedule → cancel -----------------------------
+# --- create → RSVP → waitlist → reminder → reschedule → cancel ----------------------------
 
 
 async def test_a_session_from_planning_to_cancellation(settings: Settings) -> None:
@@ -403,7 +416,7 @@ async def test_a_session_from_planning_to_cancellation(settings: Settings) -> No
         assert not unexpected_errors(world)
 
 
-# --- many members at the same moment -------------------------------------------------------
+# --- many members at the same moment ------------------------------------------------------
 
 
 async def test_many_members_pressing_ik_kom_at_once_never_overfill_a_session(
@@ -547,11 +560,12 @@ async def test_a_weekly_series_stays_at_1930_across_the_clock_change(
 
 
 def reminders(fake: FakeDiscord, world: World, member: Member) -> list[str]:
-    """The reminders a member got: by DM, or in private threads when DMs are closed."""
+    """The reminders a member got (Dutch or English): by DM, or in private threads when
+    DMs are closed."""
     sent = [seen(m) for m in fake.dms(member)]
     for thread in private_threads(fake, world.sessions, member):
         sent += [seen(m) for m in fake.messages(thread)]
-    return [t for t in sent if "Herinnering:" in t]
+    return [t for t in sent if "Herinnering:" in t or "Reminder:" in t]
 
 
 async def test_reminders_are_sent_once_across_restarts_before_and_after_their_time(
@@ -638,6 +652,40 @@ async def test_a_reminder_past_its_grace_is_missed_and_logged_never_sent_late(
         async with server.bot() as world:
             await settled(world.app)
         assert len(reminders(fake, world, world.sanne)) == 1
+        assert not unexpected_errors(world)
+
+
+async def test_a_reminder_being_sent_when_the_bot_stops_still_reaches_everyone(
+    settings: Settings,
+) -> None:
+    async with restartable(settings) as server:
+        fake = server.fake
+        async with server.bot() as world:
+            await setup_community(world)
+            await plan(world, "Stoppen", in_days(3))
+            card = await card_of(fake, world.sessions, 1)
+            await fake.click(card, "Ik kom", by=world.sanne)
+            await fake.click(card, "Ik kom", by=world.kees)
+            await card_shows(fake, card, "Plaatsen", "2 van 8 bezet")
+            await settled(world.app)
+        await move_due(world.app, ":reminder:60:", datetime.now(UTC))
+        # Discord opens one DM channel at a time here: the second member waits 2 s
+        fake.rest.limiter.set_route("POST /users/@me/channels", 1, 2.0)
+        async with server.bot() as world:  # sends the reminder at once ...
+            await fake.wait_until(
+                lambda: reminders(fake, world, world.sanne) or reminders(fake, world, world.kees),
+                what="the first reminder",
+            )
+        # ... and is stopped (as `leerbot run` on Ctrl-C) while the second one is on its way
+        async with server.bot() as world:
+            await settled(world.app)
+            await fake.wait_until(
+                lambda: (
+                    len(reminders(fake, world, world.sanne)) == 1
+                    and len(reminders(fake, world, world.kees)) == 1
+                ),
+                what="a reminder for each",
+            )
         assert not unexpected_errors(world)
 
 
@@ -774,7 +822,7 @@ async def test_bad_input_gets_a_clear_answer_and_changes_nothing(settings: Setti
         assert not unexpected_errors(world)
 
 
-# --- roles -----------------------------------------------------------------------------------
+# --- roles --------------------------------------------------------------------------------
 
 
 async def test_roles_volunteer_fair_suggestion_and_confirm_by_button(settings: Settings) -> None:
@@ -834,7 +882,7 @@ async def test_roles_volunteer_fair_suggestion_and_confirm_by_button(settings: S
         assert not unexpected_errors(world)
 
 
-# --- attendance --------------------------------------------------------------------------------
+# --- attendance ---------------------------------------------------------------------------
 
 
 async def test_attendance_after_the_session_from_sign_ups_and_corrected(
@@ -887,7 +935,7 @@ async def test_attendance_after_the_session_from_sign_ups_and_corrected(
         assert not unexpected_errors(world)
 
 
-# --- closed DMs ---------------------------------------------------------------------------------
+# --- closed DMs ---------------------------------------------------------------------------
 
 
 async def test_a_member_with_closed_dms_gets_the_reminder_in_a_private_thread(
@@ -925,7 +973,7 @@ async def test_a_member_with_closed_dms_gets_the_reminder_in_a_private_thread(
         assert not unexpected_errors(world)
 
 
-# --- hiding one's name ----------------------------------------------------------------------------
+# --- hiding one's name --------------------------------------------------------------------
 
 
 async def test_members_can_hide_their_name_and_still_count(settings: Settings) -> None:
