@@ -42,6 +42,8 @@ def error_reply(exc: LeerbotError, locale: str) -> Reply:
         params["field"] = localized_field(str(params["field"]), locale)
     if "needed" in params:
         params["needed"] = translate(locale, f"standings.{params['needed']}")
+    if "role" in params and has_key(f"sessions.roles.{params['role']}"):
+        params["role"] = translate(locale, f"sessions.roles.{params['role']}")
     reply = Reply.error(exc.key, **params)
     reply.locale = locale
     return reply

@@ -443,6 +443,7 @@ async def calendar(ctx: Context, sessie: int | None) -> Reply:
         series, occurrences = await core.series_for_calendar(ctx.db, ctx.actor, sessie)
         tz = ZoneInfo(series.timezone)
         description = translate(ctx.locale, "sessions.ics_description")
+        shown_location = series.location if series.location_kind != "voice" else "Discord"
         overrides = tuple(
             (
                 o.original_local,
@@ -450,7 +451,7 @@ async def calendar(ctx: Context, sessie: int | None) -> Reply:
                     f"series-{series.id}@leerbot",
                     series.title,
                     description,
-                    series.location,
+                    shown_location,
                     o.starts_at,
                     o.ends_at,
                 ),
@@ -463,7 +464,7 @@ async def calendar(ctx: Context, sessie: int | None) -> Reply:
                 uid=f"series-{series.id}@leerbot",
                 title=series.title,
                 description=description,
-                location=series.location if series.location_kind != "voice" else "Discord",
+                location=shown_location,
                 timezone=series.timezone,
                 first_start_local=series.first_start_local,
                 duration=timedelta(minutes=series.duration_minutes),

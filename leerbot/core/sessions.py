@@ -484,11 +484,27 @@ async def edit(
         changed.append("start")
     if not changed:
         raise ValidationFailed("errors.nothing_to_change")
-    for target in targets:
+    # Title, theme, place, length and capacity belong to the series: every meeting still to
+    # come shows them at once (card, event, reminders), so nothing disagrees anywhere.
+    affected = {t.id: t for t in targets}
+    if set(changed) - {"start"}:
+        for upcoming_occ in await db.scalars(
+            select(SessionOccurrence).where(
+                SessionOccurrence.series_id == series.id,
+                SessionOccurrence.ends_at >= now_utc,
+                SessionOccurrence.status == "scheduled",
+            )
+        ):
+            affected.setdefault(upcoming_occ.id, upcoming_occ)
+    moved_ids = {t.id for t in targets} if moved else set()
+    for target in sorted(affected.values(), key=lambda o: o.starts_at):
         target.ends_at = target.starts_at + timedelta(minutes=series.duration_minutes)
         await _arm_occurrence(db, target, series.community_id, settings)
+        await _touch(db, target)
+        if "capacity" in changed:
+            await _promote(db, target)  # more places: the waitlist moves up, and is told
         await _publish(db, target, series.community_id)
-        if moved or "location" in changed:
+        if target.id in moved_ids or "location" in changed:
             await _notify(db, target, series.community_id, "moved")
     await audit.record(
         db,

@@ -99,6 +99,12 @@ async def discord_world(
                 client = LeerbotClient(app.dispatcher, configured)
                 if scheduler:
                     client.ready_hooks.append(lambda: app.start_scheduler(client.platform))
+
+                    async def stop_scheduler() -> None:  # as run_discord: before the socket
+                        if app.scheduler is not None:
+                            await app.scheduler.stop()
+
+                    client.close_hooks.append(stop_scheduler)
                 async with fake.running_client(client):
                     yield World(fake=fake, app=app, client=client, logs=capture.records, **declared)
     finally:

@@ -39,6 +39,8 @@ class DiscordPlatform:
 
     def __init__(self, client: LeerbotClient) -> None:
         self.client = client
+        self._events_sent: dict[str, EventSpec] = {}
+        """What each event last looked like in Discord (since this process started)."""
 
     def _locale(self, reply: Reply) -> str:
         return reply.locale or self.client.settings.default_locale
@@ -138,14 +140,18 @@ class DiscordPlatform:
         """Update the event; create it (again) when it is new or was deleted by hand."""
         http = self.client.http
         payload = self._event_payload(spec)
+        if event_id is not None and self._events_sent.get(event_id) == spec:
+            return event_id  # unchanged: Discord allows few event edits, keep them for changes
         if event_id is not None:
             try:
                 await http.edit_scheduled_event(int(place_id), int(event_id), **payload)
+                self._events_sent[event_id] = spec
                 return event_id
             except discord.NotFound:
                 log.info("scheduled event %s was deleted in Discord; creating it again", event_id)
         create = {k: v for k, v in payload.items() if v is not None}
         data = await http.create_guild_scheduled_event(int(place_id), **create)
+        self._events_sent[str(data["id"])] = spec
         return str(data["id"])
 
     async def cancel_event(self, place_id: str, event_id: str) -> None:
