@@ -15,6 +15,10 @@ and cannot be shared by several processes.
   started_at IS NULL`), so a double run, or two bot processes, cannot send twice. With
   PostgreSQL, only the process holding an advisory lock runs the timer at all.
 - A periodic sweep arms rows created by other processes (the CLI, a second bot).
+- A job cut off by a crash (claimed, never finished) runs again at the next start; jobs that
+  send messages record each recipient before sending (`leerbot.chat.delivery`), so the rerun
+  skips everyone already reached. The one window left — a crash between recording and
+  sending — loses that one message rather than sending it twice.
 """
 
 from __future__ import annotations
@@ -157,6 +161,7 @@ class Scheduler:
         self._timer = AsyncIOScheduler(timezone=UTC, event_loop=self._loop)
         self._timer.start()
         _ACTIVE[id(self)] = self
+        await self._recover_interrupted()
         armed = await self.load_pending()
         self._timer.add_job(
             _sweep,
@@ -208,6 +213,24 @@ class Scheduler:
             return True
         await connection.close()
         return False
+
+    async def _recover_interrupted(self) -> None:
+        """A job claimed but never finished was cut off by a crash or a kill of the process
+        that held the timer. It runs again (within its grace): message jobs skip everyone
+        who already got theirs (`reminder_deliveries`), so nobody gets a message twice."""
+        async with self.sessionmaker() as db, db.begin():
+            result = await db.execute(
+                update(ScheduledJob)
+                .where(
+                    ScheduledJob.started_at.is_not(None),
+                    ScheduledJob.fired_at.is_(None),
+                    ScheduledJob.missed_at.is_(None),
+                    ScheduledJob.cancelled_at.is_(None),
+                )
+                .values(started_at=None)
+            )
+        if result.rowcount:  # type: ignore[attr-defined]
+            log.warning("%d job(s) were cut off by a stop; running them again", result.rowcount)  # type: ignore[attr-defined]
 
     # --- arming --------------------------------------------------------------------------
 

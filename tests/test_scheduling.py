@@ -167,3 +167,20 @@ async def test_finished_jobs_are_forgotten_after_a_month_but_pending_ones_stay(a
     async with app.sessionmaker() as db:
         keys = list(await db.scalars(select(ScheduledJob.key)))
     assert keys == ["ping:pending"]
+
+
+async def test_a_job_cut_off_by_a_crash_runs_again_after_the_restart(app: App) -> None:
+    recorder = Recorder()
+    await add_job(app, "ping:crash", due_in=-1, grace=600)
+    async with app.sessionmaker() as db, db.begin():
+        row = await db.scalar(select(ScheduledJob).where(ScheduledJob.key == "ping:crash"))
+        assert row is not None
+        row.started_at = datetime.now(UTC)  # claimed by a process that was then killed
+    scheduler = make(app, recorder)
+    await scheduler.start()
+    try:
+        await recorder.wait()
+    finally:
+        await scheduler.stop()
+    assert recorder.runs == ["ping:crash"]
+    assert (await job(app, "ping:crash")).fired_at is not None
