@@ -567,6 +567,7 @@ async def report(
         if items
         else []
     )
+    titles = {i.id: i.title for i in items}  # a lookup, not a scan per change
     history: dict[int, list[tuple[date, str, str, str]]] = {}
     out = AgendaReport(
         community=community.name if community else "",
@@ -584,7 +585,7 @@ async def report(
         )
         in_period = (start is None or day >= start) and (end is None or day <= end)
         if in_period and change.from_status is not None:
-            title = next(i.title for i in items if i.id == change.item_id)
+            title = titles[change.item_id]
             out.changes.append(
                 (day, change.item_id, title, change.from_status, change.to_status, change.reason)
             )
