@@ -24,9 +24,11 @@ Prints figures with the data size and the machine; asserts nothing.
 With `--database-url` for PostgreSQL a fresh database `leerbot_bench_<random>` is made on
 that server (and dropped afterwards, also on error); a SQLite URL is used as it is.
 
-Full size on SQLite, 2-core x86_64, Python 3.11: the first full run (about 14 minutes, or
-longer) showed `report()` finding each status change's title with a linear scan over all
-points — quadratic in the data. That is now a lookup; run it again for current figures.
+Full size on SQLite, 2-core x86_64, Python 3.11 (with --skip-memory, after fixing a
+quadratic title lookup in `report()` that this benchmark exposed): 413 s in all. report()
+5.9 s; total per format md 10.8 s, html 9.8 s, csv 6.3 s, docx 349 s (python-docx builds
+one table row at a time: the DOCX of 100,000 points is the slow one); max RSS 615 MiB,
+1.3 GiB with the DOCX. /agenda lijst p50 63 ms, p95 97 ms over 200 calls.
 `--skip-memory` leaves out the traced (tracemalloc) pass.
 """
 
