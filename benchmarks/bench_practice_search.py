@@ -45,23 +45,19 @@ import os
 import platform
 import random
 import statistics
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from _database import fresh_database  # benchmarks/_database.py
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
 
 from leerbot.app import App, open_app
 from leerbot.config import load_settings
 from leerbot.core import practices as core
 from leerbot.core.actor import system_actor
 from leerbot.core.themes import load_themes
-from leerbot.db.engine import create_engine
 from leerbot.db.models import Community, Member, Practice, Site
 from leerbot.search import practices as search_index
 
@@ -437,41 +433,6 @@ def practice_text(rng: random.Random) -> tuple[str, str, str, str]:
 
 
 # --- database ----------------------------------------------------------------------------
-
-
-@asynccontextmanager
-async def fresh_database(url: str | None) -> AsyncIterator[str]:
-    """A SQLite file in a temporary directory by default; for a PostgreSQL URL a new
-    database on that server, dropped afterwards (also on error); other URLs as they are."""
-    if url is None:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite+aiosqlite:///{tmp}/bench.db"
-        return
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        yield url
-        return
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+asyncpg")
-    admin_url = parsed.render_as_string(hide_password=False)
-    name = f"leerbot_bench_{uuid.uuid4().hex[:10]}"
-    await _admin(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield parsed.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-# --- seed --------------------------------------------------------------------------------
 
 
 @dataclass
