@@ -303,6 +303,7 @@ class ExportFigures:
     render_s: float = 0.0
     size: int = 0
     peak_mib: float | None = None
+    render_peak_mib: float | None = None
     rss_mib: float = 0.0
     error: str | None = None
 
@@ -343,7 +344,7 @@ async def measure_exports(app: App, community_id: int, memory: bool) -> Exports:
     out.report_s = time.perf_counter() - started
     out.report_rss_mib = max_rss_mib()
     out.changes = len(data.changes)
-    print(f"  report(): {out.report_s:.1f} s", flush=True)
+    print(f"  report(): {out.report_s:.1f} s, max RSS {out.report_rss_mib:.0f} MiB", flush=True)
     for fmt in FORMATS:
         figures = ExportFigures(fmt)
         try:
@@ -354,7 +355,11 @@ async def measure_exports(app: App, community_id: int, memory: bool) -> Exports:
             figures.error = _error(exc)
         figures.rss_mib = max_rss_mib()
         out.formats.append(figures)
-        print(f"  render {fmt}: {figures.render_s:.1f} s", flush=True)
+        print(
+            f"  render {fmt}: {figures.render_s:.1f} s, {figures.size:,} bytes, "
+            f"max RSS {figures.rss_mib:.0f} MiB",
+            flush=True,
+        )
     del data
     if not memory:
         return out
@@ -364,16 +369,21 @@ async def measure_exports(app: App, community_id: int, memory: bool) -> Exports:
         data = await _report(app, community_id)
         out.report_kept_mib, peak = (v / 2**20 for v in tracemalloc.get_traced_memory())
         out.report_peak_mib = peak
+        print(f"  traced report(): peak {peak:.0f} MiB, kept {out.report_kept_mib:.0f} MiB")
         for figures in out.formats:
             if figures.error:
                 continue
             tracemalloc.reset_peak()
             exports.render(data, figures.fmt, "nl")
-            figures.peak_mib = max(peak, tracemalloc.get_traced_memory()[1] / 2**20)
+            figures.render_peak_mib = tracemalloc.get_traced_memory()[1] / 2**20
+            figures.peak_mib = max(peak, figures.render_peak_mib)
+            print(
+                f"  traced render {figures.fmt}: peak {figures.render_peak_mib:.0f} MiB",
+                flush=True,
+            )
         del data
     finally:
         tracemalloc.stop()
-    print("  traced pass: done", flush=True)
     return out
 
 
@@ -478,21 +488,24 @@ async def run(args: argparse.Namespace, url: str) -> None:
             f"max RSS after it {exported.report_rss_mib:.0f} MiB"
         )
         print(
-            f"{'format':<7}{'report s':>10}{'render s':>10}{'total s':>10}{'bytes':>14}"
-            f"{'py peak MiB':>13}{'max RSS MiB':>13}"
+            f"{'format':<7}{'report s':>10}{'render s':>10}{'total s':>10}{'bytes':>13}"
+            f"{'py peak MiB':>13}{'in render':>11}{'max RSS MiB':>13}"
         )
         for f in exported.formats:
             if f.error:
                 print(f"{f.fmt:<7}  render failed: {f.error}")
                 continue
             peak = "-" if f.peak_mib is None else f"{f.peak_mib:.0f}"
+            in_render = "-" if f.render_peak_mib is None else f"{f.render_peak_mib:.0f}"
             print(
                 f"{f.fmt:<7}{exported.report_s:>10.2f}{f.render_s:>10.2f}"
-                f"{exported.report_s + f.render_s:>10.2f}{f.size:>14,}{peak:>13}{f.rss_mib:>13.0f}"
+                f"{exported.report_s + f.render_s:>10.2f}{f.size:>13,}{peak:>13}{in_render:>11}"
+                f"{f.rss_mib:>13.0f}"
             )
         print("(report s: one timed call, the same for every format; py peak: tracemalloc over")
-        print(" report + render in a second, traced pass; max RSS: the process high-water mark")
-        print(" after that format's untraced render, cumulative; lxml's docx tree is only in RSS)")
+        print(" report + render in a second, traced pass; in render: the peak while rendering,")
+        print(" the report's data included; max RSS: the process high-water mark after that")
+        print(" format's untraced render, cumulative; lxml's docx tree is only in RSS)")
     print()
     print(f"{'/agenda lijst':<22}{'calls':>7}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     everything: list[float] = []
