@@ -10,7 +10,15 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///leerbot.db"
 ENV_CONFIG = "LEERBOT_CONFIG"
@@ -54,6 +62,55 @@ class ReflectionSettings(_Section):
         default=24, ge=1, le=240, description="The one gentle reminder, hours before closing."
     )
     window_days: int = Field(default=7, ge=1, le=60)
+    auto_publish: bool = Field(
+        default=False,
+        description="Publish a summary by itself when no moderator decided within review_hours.",
+    )
+    review_hours: int = Field(
+        default=48,
+        ge=1,
+        le=336,
+        description="With auto_publish: how long the draft waits for a moderator first.",
+    )
+
+
+MAX_HELP_TEXT = 600
+
+
+class HelpLineSettings(_Section):
+    """Where to find help. By default the Dutch help lines (113, 112, the huisarts); a
+    community abroad, or with its own vertrouwenspersoon, adds to them or replaces them."""
+
+    mode: Literal["extend", "replace"] = Field(
+        default="extend", description="extend: shown after the standard help lines."
+    )
+    nl: str | None = Field(default=None, description="The community's own text, in Dutch.")
+    en: str | None = Field(default=None, description="The same text in English.")
+
+    @field_validator("nl", "en")
+    @classmethod
+    def _sane_text(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        text = value.strip()
+        if not text:
+            raise ValueError("must not be empty (leave the key out to use the standard text)")
+        if len(text) > MAX_HELP_TEXT:
+            raise ValueError(f"is {len(text)} characters long; at most {MAX_HELP_TEXT}")
+        return text
+
+    @model_validator(mode="after")
+    def _replacement_is_complete(self) -> HelpLineSettings:
+        if self.mode == "replace" and not (self.nl and self.en):
+            raise ValueError(
+                "mode 'replace' needs both 'nl' and 'en': members must always see where to "
+                "find help"
+            )
+        return self
+
+
+class SafetySettings(_Section):
+    help_lines: HelpLineSettings = HelpLineSettings()
 
 
 class PracticeSettings(_Section):
@@ -80,6 +137,7 @@ class Settings(_Section):
     sessions: SessionSettings = SessionSettings()
     reflections: ReflectionSettings = ReflectionSettings()
     practices: PracticeSettings = PracticeSettings()
+    safety: SafetySettings = SafetySettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = Field(default=None, exclude=True)
 

@@ -7,6 +7,7 @@ Dutch (`nl`) is the default and the fallback; English (`en`) must be complete.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -64,9 +65,19 @@ def catalog(locale: str, root: Path = PROMPTS_DIR) -> dict[str, str]:
     return out
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_~|>#\[\]()<@-])")
+
+
+def escape_markdown(text: object) -> str:
+    """Member text shown inside a Markdown message: every character that Discord (or a
+    Markdown reader) would treat as formatting is escaped, so text stays text."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
 _env = SandboxedEnvironment(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
 )
+_env.filters["md"] = escape_markdown
 
 
 @lru_cache(maxsize=4096)

@@ -101,8 +101,9 @@ def test_a_malformed_question_bank_in_content_dir_stops_the_start(
     content = tmp_path / "content"
     (content / "questions").mkdir(parents=True)
     bank = content / "questions" / "eigen.yaml"
-    bank.write_text("id: eigen\nsource: x\nquestions:\n  - id: een\n    nl: Vraag?\n",
-                    encoding="utf-8")
+    bank.write_text(
+        "id: eigen\nsource: x\nquestions:\n  - id: een\n    nl: Vraag?\n", encoding="utf-8"
+    )
     config = _write(tmp_path, f"content_dir: {content}\n")
     assert main(["--config", str(config), "check-config"]) == 2
     err = capsys.readouterr().err

@@ -1,6 +1,7 @@
 """The development agenda in chat: propose (a form), support, browse with paging, status
-with reasons, links, merges and the coordinator's export — plus the scheduled work that
-keeps each point's card in the agenda channel up to date and tells proposers."""
+with reasons, links, merges, moderation (hide and restore a point's text) and the
+coordinator's export — plus the scheduled work that keeps each point's card in the agenda
+channel up to date and tells proposers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import date
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, registry
 from leerbot.chat.context import Context
-from leerbot.chat.delivery import card_turn, post_card
+from leerbot.chat.delivery import card_turn, deliver, post_card
 from leerbot.chat.formatting import when
 from leerbot.chat.reply import (
     Attachment,
@@ -21,6 +22,7 @@ from leerbot.chat.reply import (
     Reply,
     UserText,
 )
+from leerbot.chat.safety import thread_intro
 from leerbot.core import agenda as core
 from leerbot.core.errors import ValidationFailed
 from leerbot.core.themes import load_themes
@@ -44,6 +46,11 @@ STATUS_CHOICES = tuple(
 FORMAT_CHOICES = tuple(Choice(f, f, f) for f in exports.FORMATS)
 
 
+def title_of(item: core.ItemView, locale: str) -> str:
+    """The point's title, or "hidden by a moderator" while its text is hidden."""
+    return translate(locale, "agenda.hidden.title") if item.hidden else item.title
+
+
 def card(item: core.ItemView, locale: str, *, with_buttons: bool = True) -> Reply:
     themes = load_themes()
     theme = themes[item.theme].name(locale) if item.theme in themes else item.theme
@@ -53,12 +60,15 @@ def card(item: core.ItemView, locale: str, *, with_buttons: bool = True) -> Repl
         Field(Msg("agenda.card.level"), Msg(f"agenda.levels.{item.level}"), inline=True),
         Field(Msg("agenda.card.status"), Msg(f"agenda.statuses.{item.status}"), inline=True),
         Field(Msg("agenda.card.support"), UserText(str(item.support_count)), inline=True),
-        Field(
-            Msg("agenda.card.by"),
-            UserText(item.author) if item.author else Msg("agenda.card.anonymous"),
-            inline=True,
-        ),
     ]
+    if not item.hidden:  # no name next to "hidden by a moderator" (see core.agenda)
+        fields.append(
+            Field(
+                Msg("agenda.card.by"),
+                UserText(item.author) if item.author else Msg("agenda.card.anonymous"),
+                inline=True,
+            )
+        )
     if item.site:
         fields.append(Field(Msg("agenda.card.site"), UserText(item.site), inline=True))
     steps = [h for h in item.history if h.from_status is not None]
@@ -92,15 +102,18 @@ def card(item: core.ItemView, locale: str, *, with_buttons: bool = True) -> Repl
                 ),
             )
         )
+    text: Msg | UserText = UserText(item.description)
+    if item.merged_into:
+        text = Msg("agenda.card.merged", {"number": item.merged_into})
+    elif item.hidden:
+        text = Msg("agenda.hidden.text")
     reply = Reply(
-        title=Msg("agenda.card.title", {"number": item.id, "title": item.title}),
-        text=Msg("agenda.card.merged", {"number": item.merged_into})
-        if item.merged_into
-        else UserText(item.description),
+        title=Msg("agenda.card.title", {"number": item.id, "title": title_of(item, locale)}),
+        text=text,
         fields=fields,
         locale=locale,
     )
-    if with_buttons and item.merged_into is None:
+    if with_buttons and item.merged_into is None and not item.hidden:
         reply.buttons = [
             Button(
                 Msg("agenda.buttons.support"), "agenda.support", str(item.id), ButtonStyle.PRIMARY
@@ -195,7 +208,7 @@ async def support_command(ctx: Context, punt: int, intrekken: bool | None) -> Re
     item = await core.support(ctx.db, ctx.actor, punt, on=not intrekken)
     return Reply.say(
         "agenda.unsupported" if intrekken else "agenda.supported",
-        title=item.title,
+        title=title_of(item, ctx.locale),
         count=item.support_count,
     )
 
@@ -206,19 +219,21 @@ async def support_button(ctx: Context, arg: str) -> Reply:
     current = await core.view(ctx.db, ctx.actor, item_id)
     if current.supported_by_me:
         return Reply(
-            text=Msg("agenda.already_supporting", {"title": current.title}),
+            text=Msg("agenda.already_supporting", {"title": title_of(current, ctx.locale)}),
             buttons=[
                 Button(Msg("agenda.buttons.withdraw"), "agenda.unsupport", arg, ButtonStyle.DANGER)
             ],
         )
     item = await core.support(ctx.db, ctx.actor, item_id)
-    return Reply.say("agenda.supported", title=item.title, count=item.support_count)
+    return Reply.say("agenda.supported", title=title_of(item, ctx.locale), count=item.support_count)
 
 
 @registry.action("agenda.unsupport", permission=core.PROPOSE)
 async def unsupport_button(ctx: Context, arg: str) -> Reply:
     item = await core.support(ctx.db, ctx.actor, int(arg), on=False)
-    return Reply.say("agenda.unsupported", title=item.title, count=item.support_count)
+    return Reply.say(
+        "agenda.unsupported", title=title_of(item, ctx.locale), count=item.support_count
+    )
 
 
 def _encode(filters: core.Filters) -> str:
@@ -246,7 +261,7 @@ async def _page(ctx: Context, filters: core.Filters, page: int) -> Reply:
             ctx.locale,
             "agenda.list_line",
             number=i.id,
-            title=i.title,
+            title=title_of(i, ctx.locale),
             support=i.support_count,
             status=translate(ctx.locale, f"agenda.statuses.{i.status}"),
         )
@@ -324,7 +339,7 @@ async def status_command(ctx: Context, punt: int, status: str, reden: str) -> Re
     item = await core.set_status(ctx.db, ctx.actor, punt, status, reden)
     return Reply.say(
         "agenda.status_changed",
-        title=item.title,
+        title=title_of(item, ctx.locale),
         status=translate(ctx.locale, f"agenda.statuses.{item.status}"),
     )
 
@@ -344,7 +359,7 @@ async def link_command(ctx: Context, punt: int, sessie: int | None, praktijk: in
         raise ValidationFailed("errors.link_one")
     kind, number = ("session", sessie) if sessie is not None else ("practice", praktijk)
     item = await core.link(ctx.db, ctx.actor, punt, kind, int(number))  # type: ignore[arg-type]
-    return Reply.say("agenda.linked", title=item.title)
+    return Reply.say("agenda.linked", title=title_of(item, ctx.locale))
 
 
 @registry.command(
@@ -360,8 +375,32 @@ async def link_command(ctx: Context, punt: int, sessie: int | None, praktijk: in
 async def merge_command(ctx: Context, punt: int, in_punt: int, reden: str) -> Reply:
     item = await core.merge(ctx.db, ctx.actor, punt, in_punt, reden)
     return Reply.say(
-        "agenda.merged", source=punt, number=item.id, title=item.title, count=item.support_count
+        "agenda.merged",
+        source=punt,
+        number=item.id,
+        title=title_of(item, ctx.locale),
+        count=item.support_count,
     )
+
+
+@registry.command(
+    "agenda verbergen",
+    "agenda hide",
+    permission=core.MODERATE,
+    params=(
+        POINT,
+        Param("reden", "reason", ParamType.TEXT, required=True, max_length=core.MAX_REASON),
+    ),
+)
+async def hide_command(ctx: Context, punt: int, reden: str) -> Reply:
+    done = await core.hide(ctx.db, ctx.actor, punt, reden)
+    return Reply.say("agenda.hidden.done", number=done.number, told=done.author_told)
+
+
+@registry.command("agenda herstellen", "agenda restore", permission=core.MODERATE, params=(POINT,))
+async def restore_command(ctx: Context, punt: int) -> Reply:
+    done = await core.restore(ctx.db, ctx.actor, punt)
+    return Reply.say("agenda.hidden.restored", number=done.number, told=done.author_told)
 
 
 def _parse_day(text: str | None, field: str) -> date | None:
@@ -440,9 +479,20 @@ async def _publish_card(run: scheduling.JobRun) -> None:
     channel = item.channel_id or community.agenda_channel_id
     if channel is None:
         return
-    name = translate(community.locale, "agenda.thread_name", number=item.id, title=item.title)
+    name = translate(
+        community.locale,
+        "agenda.thread_name",
+        number=item.id,
+        title=title_of(item, community.locale),
+    )
     posted = await post_card(
-        platform, community, channel, item.message_id, card(item, community.locale), name
+        platform,
+        community,
+        channel,
+        item.message_id,
+        card(item, community.locale),
+        name,
+        intro=thread_intro(run.services["settings"], community.locale),
     )
     if posted is not None:
         async with run.sessionmaker() as db, db.begin():
@@ -466,7 +516,7 @@ async def notify_job(run: scheduling.JobRun) -> None:
     reply.text = Msg(
         "agenda.notice_status",
         {
-            "title": item.title,
+            "title": row.title if row else item.title,  # their own title, privately
             "status": translate(locale, f"agenda.statuses.{item.status}"),
             "reason": last.reason if last else "",
         },
@@ -475,4 +525,32 @@ async def notify_job(run: scheduling.JobRun) -> None:
     await platform.send_dm(community.platform_id, author.platform_id, reply)
 
 
-JOBS = {"agenda.publish": publish_job, "agenda.notify": notify_job}
+async def moderated_job(run: scheduling.JobRun) -> None:
+    """Tell the proposer privately, in their language, that a moderator hid (with the
+    reason) or restored the text of their point. At most once, even across a restart; when
+    their DMs are closed, in a private thread in the agenda channel."""
+    platform = run.services.get("platform")
+    async with run.sessionmaker() as db:
+        community = await db.get(Community, run.community_id)
+        row = await db.get(AgendaItem, int(run.payload["item_id"]))
+        author = await db.get(Member, row.author_id) if row and row.author_id else None
+    if platform is None or community is None or row is None or author is None or row.anonymous:
+        return
+    hidden = run.payload.get("action") == "hidden"
+    params = {"number": row.id, "title": row.title, "reason": run.payload.get("reason", "")}
+
+    def make(locale: str) -> Reply:
+        return Reply(
+            text=Msg(
+                "agenda.hidden.notice_hidden" if hidden else "agenda.hidden.notice_restored", params
+            )
+        )
+
+    await deliver(run, platform, community, [author], make, community.agenda_channel_id)
+
+
+JOBS = {
+    "agenda.publish": publish_job,
+    "agenda.notify": notify_job,
+    "agenda.moderated": moderated_job,
+}

@@ -223,6 +223,47 @@ async def site_edit(
 
 
 @registry.command(
+    "site kanaal",
+    "site channel",
+    permission=Action.MANAGE_SITES,
+    params=(SITE_PARAM, Param("kanaal", "channel", ParamType.CHANNEL, required=True)),
+)
+async def site_channel(ctx: Context, site: str, kanaal: str) -> Reply:
+    found = await core.set_site_channel(ctx.db, ctx.actor, site, kanaal)
+    return Reply(
+        text=Msg("community.site.channel_set", {"name": found.name}),
+        fields=[Field(Msg("community.place"), Mention("channel", kanaal))],
+    )
+
+
+PLACE_ROLE_CHOICES = (
+    Choice("ervaringsdeskundige", "ervaringsdeskundigen", "experts by experience"),
+    Choice("professional", "professionals", "professionals"),
+    Choice("moderator", "moderatoren", "moderators"),
+    Choice("coordinator", "coördinatoren", "coordinators"),
+)
+
+
+@registry.command(
+    "leerbot rolkanaal",
+    "leerbot rolechannel",
+    permission=Action.SETUP_COMMUNITY,
+    params=(
+        Param(
+            "rol", "role", ParamType.TEXT, required=True, max_length=20, choices=PLACE_ROLE_CHOICES
+        ),
+        Param("kanaal", "channel", ParamType.CHANNEL, required=True),
+    ),
+)
+async def role_channel(ctx: Context, rol: str, kanaal: str) -> Reply:
+    await core.set_role_channel(ctx.db, ctx.actor, rol, kanaal)
+    return Reply(
+        text=Msg("community.role_channel_set", {"role": rol}),
+        fields=[Field(Msg("community.place"), Mention("channel", kanaal))],
+    )
+
+
+@registry.command(
     "site verwijderen", "site remove", permission=Action.MANAGE_SITES, params=(SITE_PARAM,)
 )
 async def site_remove(ctx: Context, site: str) -> Reply:

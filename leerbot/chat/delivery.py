@@ -80,9 +80,11 @@ async def post_card(
     message_id: str | None,
     reply: Reply,
     thread_name: str,
+    intro: Reply | None = None,
 ) -> tuple[str, str] | None:
     """Keep one card per item in a channel: edit it when it exists, otherwise post it and
-    open its discussion thread. Returns the new (message id, thread id) after a first post."""
+    open its discussion thread, whose first message is `intro` (the house rules). Returns
+    the new (message id, thread id) after a first post."""
     if message_id:
         await platform.edit(community.platform_id, channel, message_id, reply)
         return None
@@ -90,6 +92,8 @@ async def post_card(
     thread = await platform.open_thread(
         community.platform_id, channel, thread_name[:100], message_id=posted
     )
+    if intro is not None:
+        await platform.post(community.platform_id, thread, intro)
     return posted, thread
 
 

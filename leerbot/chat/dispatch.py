@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from leerbot.chat.commands import Command, MemberRef, Param, ParamType, Registry, registry
 from leerbot.chat.context import Context, Place
 from leerbot.chat.reply import Reply, parse_custom_id
+from leerbot.chat.safety import welcome
 from leerbot.config import Settings
 from leerbot.core.actor import Identity
 from leerbot.core.community import get_or_create_community, resolve_actor
 from leerbot.core.errors import LeerbotError, NotFound, ValidationFailed
 from leerbot.core.permissions import require
+from leerbot.db.models import Member
 from leerbot.i18n import has_key, normalize_locale, translate
 
 log = logging.getLogger("leerbot.chat")
@@ -194,6 +197,18 @@ class Dispatcher:
         reply.locale = locale
         return reply
 
+    async def _welcome_once(self, ctx: Context, reply: Reply) -> None:
+        """A member's first answer from the bot brings the welcome with the house rules and
+        where to find help, once, in their language. Not with a form (Discord cannot follow
+        a form with a message): then it comes with the next answer."""
+        if reply.form is not None or reply.is_error:
+            return
+        member = await ctx.db.get(Member, ctx.actor.member_id)
+        if member is None or member.welcomed_at is not None:
+            return
+        member.welcomed_at = datetime.now(UTC)
+        reply.followups.append(welcome(self.settings, ctx.locale, ctx.community.name))
+
     async def _unit_of_work(self, place: Place, identity: Identity, body: Any, what: str) -> Reply:
         locale = normalize_locale(identity.locale_hint or self.settings.default_locale)
         try:
@@ -210,6 +225,7 @@ class Dispatcher:
                         )
                         reply: Reply = await body(ctx)
                         reply.locale = reply.locale or ctx.locale
+                        await self._welcome_once(ctx, reply)
                 except LeerbotError as exc:
                     log.info("refused %s for %s: %s", what, identity.platform_id, exc.key)
                     return error_reply(exc, locale)

@@ -6,6 +6,7 @@ from leerbot.chat.commands import Param, ParamType, registry
 from leerbot.chat.community import LANGUAGE_CHOICES
 from leerbot.chat.context import Context
 from leerbot.chat.reply import Reply, UserText
+from leerbot.chat.safety import house_rules_fields
 from leerbot.core.permissions import Action, may
 from leerbot.i18n import Msg, translate
 
@@ -26,6 +27,7 @@ async def help_command(ctx: Context, taal: str | None) -> Reply:
     reply = Reply(
         title=Msg("help.title"),
         text=UserText(translate(locale, "help.intro") + "\n\n" + "\n".join(lines)),
+        fields=house_rules_fields(ctx.settings, locale),
     )
     reply.locale = locale
     return reply

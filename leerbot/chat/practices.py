@@ -1,5 +1,6 @@
 """The practice log in chat: share (two short forms and a client check), search in Dutch,
-read, edit with history, withdraw, link, export — and the scheduled cards and digest."""
+read, edit with history, withdraw, link, moderation (hide and restore a practice's text),
+export — and the scheduled cards, notices and digest."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, registry
 from leerbot.chat.context import Context
-from leerbot.chat.delivery import card_turn, post_card
+from leerbot.chat.delivery import card_turn, deliver, post_card
 from leerbot.chat.formatting import when
 from leerbot.chat.reply import (
     Attachment,
@@ -20,10 +21,12 @@ from leerbot.chat.reply import (
     Reply,
     UserText,
 )
+from leerbot.chat.safety import thread_intro
+from leerbot.config import Settings
 from leerbot.core import practices as core
 from leerbot.core.community import find_site
 from leerbot.core.themes import load_themes
-from leerbot.db.models import Community, Practice, SavedSearch, Site
+from leerbot.db.models import Community, Member, Practice, SavedSearch, Site
 from leerbot.exports import practices as exports
 from leerbot.i18n import Msg, translate
 
@@ -38,21 +41,40 @@ def _theme_choices() -> tuple[Choice, ...]:
     return tuple(Choice(t.key, t.nl[:100], t.en[:100]) for t in load_themes().values())
 
 
+def _threshold(settings: Settings) -> int:
+    return settings.privacy.small_number_threshold
+
+
+def title_of(item: core.PracticeView, locale: str) -> str:
+    """The practice's title, or "hidden by a moderator" while its text is hidden."""
+    return translate(locale, "practices.hidden.title") if item.hidden else item.title
+
+
+def site_of(item: core.PracticeView, locale: str) -> str | None:
+    """The site as members may see it: its name, "a pilot site" when an anonymous practice
+    comes from a site too small to name (see core.practices), or None."""
+    if item.site_withheld:
+        return translate(locale, "practices.some_site")
+    return item.site
+
+
 def card(item: core.PracticeView, locale: str) -> Reply:
     fields = [
         Field(Msg(f"exports.practices.field_{name}"), UserText(item.fields[name][:1000]))
         for name in core.TEXT_FIELDS
         if item.fields[name]
     ]
-    fields.append(
-        Field(
-            Msg("practices.card.by"),
-            UserText(item.author) if item.author else Msg("practices.card.anonymous"),
-            inline=True,
+    if not item.hidden:  # no name next to "hidden by a moderator" (see core.practices)
+        fields.append(
+            Field(
+                Msg("practices.card.by"),
+                UserText(item.author) if item.author else Msg("practices.card.anonymous"),
+                inline=True,
+            )
         )
-    )
-    if item.site:
-        fields.append(Field(Msg("practices.card.site"), UserText(item.site), inline=True))
+    site = site_of(item, locale)
+    if site:
+        fields.append(Field(Msg("practices.card.site"), UserText(site), inline=True))
     if item.tags:
         fields.append(
             Field(Msg("practices.card.tags"), UserText(", ".join(item.tags)), inline=True)
@@ -70,8 +92,10 @@ def card(item: core.PracticeView, locale: str) -> Reply:
             )
         )
     text = Msg("practices.card.withdrawn") if item.state == "withdrawn" else None
+    if item.hidden:
+        text = Msg("practices.hidden.text", {"withdrawn": item.state == "withdrawn"})
     return Reply(
-        title=Msg("practices.card.title", {"number": item.id, "title": item.title}),
+        title=Msg("practices.card.title", {"number": item.id, "title": title_of(item, locale)}),
         text=text,
         fields=fields[:25],
         locale=locale,
@@ -199,6 +223,8 @@ async def part_one(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
 @registry.action("practice.part2", permission=core.SHARE)
 async def part_two_button(ctx: Context, arg: str) -> Reply:
     item = await core.view(ctx.db, ctx.actor, int(arg))
+    if item.hidden:  # the form would start empty and overwrite the hidden text
+        return Reply.error("errors.practice_hidden", number=item.id)
     return Reply(form=_form_two(item.id, item))
 
 
@@ -223,9 +249,13 @@ async def part_two(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
 
 @registry.action("practice.check", permission=core.SHARE)
 async def check(ctx: Context, arg: str) -> Reply:
-    item = await core.view(ctx.db, ctx.actor, int(arg))
+    item = await core.view(ctx.db, ctx.actor, int(arg), threshold=_threshold(ctx.settings))
     reply = card(item, ctx.locale)
-    reply.text = Msg("practices.client_check")
+    # shared anonymously from a small site: say before posting that the site is not named
+    reply.text = Msg(
+        "practices.client_check",
+        {"small_site": item.site_withheld, "threshold": _threshold(ctx.settings)},
+    )
     reply.buttons = [
         Button(Msg("practices.buttons.confirm"), "practice.confirm", arg, ButtonStyle.SUCCESS),
         Button(Msg("practices.buttons.adjust"), "practice.part2", arg),
@@ -238,13 +268,18 @@ async def check(ctx: Context, arg: str) -> Reply:
 async def confirm(ctx: Context, arg: str) -> Reply:
     item = await core.confirm_and_share(ctx.db, ctx.actor, ctx.settings, int(arg))
     reply = card(item, ctx.locale)
-    similar = await core.similar(ctx.db, ctx.actor, item.id)
+    similar = await core.similar(ctx.db, ctx.actor, item.id, threshold=_threshold(ctx.settings))
     reply.text = Msg("practices.shared", {"number": item.id})
     if similar:
         reply.fields.append(
             Field(
                 Msg("practices.similar"),
-                UserText("\n".join(f"#{s.id} {s.title} ({s.site or '-'})" for s in similar)),
+                UserText(
+                    "\n".join(
+                        f"#{s.id} {title_of(s, ctx.locale)} ({site_of(s, ctx.locale) or '-'})"
+                        for s in similar
+                    )
+                ),
             )
         )
     return reply
@@ -258,7 +293,8 @@ async def discard(ctx: Context, arg: str) -> Reply:
 
 @registry.command("praktijk bekijken", "practice view", permission=core.VIEW, params=(NUMBER,))
 async def show(ctx: Context, nummer: int) -> Reply:
-    return card(await core.view(ctx.db, ctx.actor, nummer), ctx.locale)
+    item = await core.view(ctx.db, ctx.actor, nummer, threshold=_threshold(ctx.settings))
+    return card(item, ctx.locale)
 
 
 @registry.command("praktijk wijzigen", "practice edit", permission=core.SHARE, params=(NUMBER,))
@@ -266,6 +302,8 @@ async def edit_command(ctx: Context, nummer: int) -> Reply:
     item = await core.view(ctx.db, ctx.actor, nummer)
     if not item.may_edit:
         return Reply.error("errors.not_your_practice")
+    if item.hidden:
+        return Reply.error("errors.practice_hidden", number=item.id)
     return Reply(
         text=Msg("practices.edit_which"),
         buttons=[
@@ -280,6 +318,8 @@ async def edit_one_button(ctx: Context, arg: str) -> Reply:
     item = await core.view(ctx.db, ctx.actor, int(arg))
     if not item.may_edit:
         return Reply.error("errors.not_your_practice")
+    if item.hidden:  # the form would start empty and overwrite the hidden text
+        return Reply.error("errors.practice_hidden", number=item.id)
     return Reply(form=_form_one(f"edit:{item.id}", item))
 
 
@@ -288,7 +328,7 @@ async def edit_one_button(ctx: Context, arg: str) -> Reply:
 )
 async def withdraw_command(ctx: Context, nummer: int) -> Reply:
     item = await core.withdraw(ctx.db, ctx.actor, nummer)
-    return Reply.say("practices.withdrawn", title=item.title)
+    return Reply.say("practices.withdrawn", title=title_of(item, ctx.locale))
 
 
 @registry.command(
@@ -299,7 +339,29 @@ async def withdraw_command(ctx: Context, nummer: int) -> Reply:
 )
 async def link_command(ctx: Context, nummer: int, sessie: int) -> Reply:
     item = await core.link_session(ctx.db, ctx.actor, nummer, sessie)
-    return Reply.say("practices.linked", title=item.title, session=sessie)
+    return Reply.say("practices.linked", title=title_of(item, ctx.locale), session=sessie)
+
+
+@registry.command(
+    "praktijk verbergen",
+    "practice hide",
+    permission=core.MODERATE,
+    params=(
+        NUMBER,
+        Param("reden", "reason", ParamType.TEXT, required=True, max_length=core.MAX_REASON),
+    ),
+)
+async def hide_command(ctx: Context, nummer: int, reden: str) -> Reply:
+    done = await core.hide(ctx.db, ctx.actor, nummer, reden)
+    return Reply.say("practices.hidden.done", number=done.number, told=done.author_told)
+
+
+@registry.command(
+    "praktijk herstellen", "practice restore", permission=core.MODERATE, params=(NUMBER,)
+)
+async def restore_command(ctx: Context, nummer: int) -> Reply:
+    done = await core.restore(ctx.db, ctx.actor, nummer)
+    return Reply.say("practices.hidden.restored", number=done.number, told=done.author_told)
 
 
 async def _results(
@@ -309,7 +371,9 @@ async def _results(
     page: int,
     saved: SavedSearch | None = None,
 ) -> Reply:
-    found = await core.search(ctx.db, ctx.actor, query, filters, page)
+    found = await core.search(
+        ctx.db, ctx.actor, query, filters, page, threshold=_threshold(ctx.settings)
+    )
     if not found.total:
         return Reply.say("practices.no_results", query=query)
     lines = [
@@ -317,8 +381,8 @@ async def _results(
             ctx.locale,
             "practices.result_line",
             number=p.id,
-            title=p.title,
-            site=p.site or "-",
+            title=title_of(p, ctx.locale),
+            site=site_of(p, ctx.locale) or "-",
             summary=(p.fields["what_we_do"] or "")[:120],
         )
         for p in found.items
@@ -393,7 +457,9 @@ async def page_button(ctx: Context, arg: str) -> Reply:
 async def export_practices(
     ctx: Context, fmt: str, site: str | None, theme: str | None
 ) -> tuple[str, bytes]:
-    items = await core.for_export(ctx.db, ctx.actor, site=site, theme=theme)
+    items = await core.for_export(
+        ctx.db, ctx.actor, site=site, theme=theme, threshold=_threshold(ctx.settings)
+    )
     title = translate(ctx.locale, "exports.practices.title", community=ctx.community.name)
     return f"praktijken.{fmt}", exports.render(items, fmt, ctx.locale, title)
 
@@ -435,15 +501,28 @@ async def _publish_card(run: scheduling.JobRun) -> None:
     platform = run.services.get("platform")
     async with run.sessionmaker() as db:
         community = await db.get(Community, run.community_id)
-        item = await core.view(db, None, int(run.payload["practice_id"]))
+        item = await core.view(
+            db,
+            None,
+            int(run.payload["practice_id"]),
+            threshold=_threshold(run.services["settings"]),
+        )
     if platform is None or community is None:
         return
     channel = item.channel_id or community.practices_channel_id
     if channel is None or (item.state != "shared" and not item.message_id):
         return
-    name = translate(community.locale, "practices.thread_name", title=item.title)
+    name = translate(
+        community.locale, "practices.thread_name", title=title_of(item, community.locale)
+    )
     posted = await post_card(
-        platform, community, channel, item.message_id, card(item, community.locale), name
+        platform,
+        community,
+        channel,
+        item.message_id,
+        card(item, community.locale),
+        name,
+        intro=thread_intro(run.services["settings"], community.locale),
     )
     if posted is not None:
         async with run.sessionmaker() as db, db.begin():
@@ -458,7 +537,7 @@ async def digest_job(run: scheduling.JobRun) -> None:
     since = datetime.now(UTC) - timedelta(days=int(run.payload.get("since_days", 7)))
     async with run.sessionmaker() as db, db.begin():
         community = await db.get(Community, run.community_id)
-        per_site = await core.digest(db, run.community_id, since)
+        per_site = await core.digest(db, run.community_id, since, threshold=_threshold(settings))
         await core.schedule_digest(db, run.community_id, settings)
     if platform is None or community is None or not community.practices_channel_id:
         return
@@ -467,14 +546,18 @@ async def digest_job(run: scheduling.JobRun) -> None:
     locale = community.locale
     fields = [
         Field(
-            UserText(site or translate(locale, "practices.no_site")),
+            UserText(
+                translate(locale, "practices.some_site")
+                if site is None
+                else site or translate(locale, "practices.no_site")
+            ),
             UserText(
                 "\n".join(
                     translate(
                         locale,
                         "practices.digest_line",
                         number=item.id,
-                        title=item.title,
+                        title=title_of(item, locale),
                         new=is_new,
                     )
                     for item, is_new in items
@@ -497,4 +580,29 @@ async def digest_job(run: scheduling.JobRun) -> None:
     )
 
 
-JOBS = {"practice.publish": publish_job, "practice.digest": digest_job}
+async def moderated_job(run: scheduling.JobRun) -> None:
+    """Tell the author privately, in their language, that a moderator hid (with the reason)
+    or restored the text of their practice. At most once, even across a restart; when their
+    DMs are closed, in a private thread in the practices channel."""
+    platform = run.services.get("platform")
+    async with run.sessionmaker() as db:
+        community = await db.get(Community, run.community_id)
+        row = await db.get(Practice, int(run.payload["practice_id"]))
+        author = await db.get(Member, row.author_id) if row and row.author_id else None
+    if platform is None or community is None or row is None or author is None or row.anonymous:
+        return
+    hidden = run.payload.get("action") == "hidden"
+    params = {"number": row.id, "title": row.title, "reason": run.payload.get("reason", "")}
+
+    def make(locale: str) -> Reply:
+        key = "practices.hidden.notice_hidden" if hidden else "practices.hidden.notice_restored"
+        return Reply(text=Msg(key, params))
+
+    await deliver(run, platform, community, [author], make, community.practices_channel_id)
+
+
+JOBS = {
+    "practice.publish": publish_job,
+    "practice.digest": digest_job,
+    "practice.moderated": moderated_job,
+}

@@ -5,12 +5,13 @@ work that delivers invitations, sends the one gentle reminder and closes the rou
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, registry
 from leerbot.chat.context import Context
-from leerbot.chat.delivery import deliver
+from leerbot.chat.delivery import card_turn, deliver
 from leerbot.chat.formatting import when
 from leerbot.chat.reply import (
     Attachment,
@@ -19,13 +20,17 @@ from leerbot.chat.reply import (
     Field,
     Form,
     FormField,
+    Mention,
     Reply,
     UserText,
 )
+from leerbot.chat.safety import help_field, house_rules_fields
+from leerbot.config import Settings
 from leerbot.core import reflections as core
 from leerbot.core.actor import system_actor
-from leerbot.core.questions import load_banks
-from leerbot.db.models import Community, ReflectionRound, ReflectionSchedule
+from leerbot.core.errors import LeerbotError, ValidationFailed
+from leerbot.core.questions import Bank, load_banks
+from leerbot.db.models import Community, Member, ReflectionRound, ReflectionSchedule
 from leerbot.i18n import Msg, translate
 
 log = logging.getLogger("leerbot.reflections")
@@ -45,6 +50,10 @@ ANONYMITY_CHOICES = (
     Choice("named", "met naam", "with names"),
     Choice("anonymous", "anoniem", "anonymous"),
     Choice("choice", "lid kiest zelf", "each member chooses"),
+)
+SUMMARY_CHOICES = (
+    Choice("audience", "bij het publiek", "to the audience"),
+    Choice("moderators", "alleen moderatoren", "only moderators"),
 )
 WEEKDAY_CHOICES = tuple(
     Choice(str(i), nl, en)
@@ -79,22 +88,81 @@ def _question_text(question: dict[str, str], locale: str) -> str:
 # --- the invitation ----------------------------------------------------------------------
 
 
-def invitation(item: core.RoundView, locale: str, tz: object) -> Reply:
+def _intros(item: core.RoundView, locale: str, settings: Settings) -> list[str]:
+    """The one-line introductions of the banks the questions come from (e.g. Gerrit
+    Zwart's four questions, quoted before the questions about one's work)."""
+    try:
+        banks = load_banks(settings.content_dir)
+    except Exception:  # reported at start-up by `check_content`
+        return []
+    out: list[str] = []
+    for question in item.questions:
+        bank = banks.get(str(question.get("bank") or ""))
+        intro = bank.intro(locale) if bank is not None else None
+        if intro and intro not in out:
+            out.append(intro)
+    return out
+
+
+def _question_value(question: dict[str, str], locale: str) -> str:
+    text = _question_text(question, locale)
+    source = str(question.get("source") or "")
+    if source and source != core.OWN_QUESTION:
+        text += "\n*" + translate(locale, "reflections.sources_label", source=source) + "*"
+    return text
+
+
+def who_reads(item: core.RoundView, place: core.SummaryPlace, settings: Settings) -> list[Field]:
+    """Exactly who will read the member's words, and where: for every round."""
     fields = [
-        Field(Msg("reflections.question_label", {"n": n}), UserText(_question_text(q, locale)))
+        Field(
+            Msg("reflections.who_reads_title"),
+            Msg(
+                "reflections.who_reads",
+                {
+                    "place": place.kind,
+                    "name": place.name or "",
+                    "anonymity": item.anonymity,
+                    "minimum": item.min_answers,
+                    "floor": settings.privacy.small_number_threshold,
+                    "auto_hours": settings.reflections.review_hours
+                    if settings.reflections.auto_publish
+                    else 0,
+                },
+            ),
+        )
+    ]
+    if place.channel_id and place.kind not in ("moderators", "thread"):
+        fields.append(
+            Field(Msg("reflections.summary_place_label"), Mention("channel", place.channel_id))
+        )
+    return fields
+
+
+def invitation(
+    item: core.RoundView,
+    locale: str,
+    tz: object,
+    settings: Settings,
+    place: core.SummaryPlace,
+) -> Reply:
+    fields = [
+        Field(Msg("reflections.intro_label"), UserText(intro))
+        for intro in _intros(item, locale, settings)
+    ]
+    fields += [
+        Field(Msg("reflections.question_label", {"n": n}), UserText(_question_value(q, locale)))
         for n, q in enumerate(item.questions, 1)
     ]
-    fields.append(Field(Msg("reflections.house_rules_title"), Msg("reflections.house_rules")))
+    fields += who_reads(item, place, settings)
+    fields += house_rules_fields(settings, locale)
     return Reply(
         title=Msg("reflections.invite_title", {"title": item.title}),
         text=Msg(
             "reflections.invite",
-            {
-                "closes": when(item.closes_at.astimezone(tz), locale),  # type: ignore[arg-type]
-                "anonymity": item.anonymity,
-            },
+            {"closes": when(item.closes_at.astimezone(tz), locale)},  # type: ignore[arg-type]
         ),
-        fields=fields,
+        fields=fields[:25],
         buttons=[
             Button(
                 Msg("reflections.buttons.answer"), "round.open", str(item.id), ButtonStyle.PRIMARY
@@ -112,7 +180,7 @@ def answer_form(
     questions = item.part(part)
     return Form(
         form_id="round.answer",
-        arg=f"{item.id}:{part}:{mode}",
+        arg=f"{item.id}:{part}:{mode}:c",  # opened only after the recognisability check
         title=Msg("reflections.form_title", {"part": part, "parts": item.parts}),
         fields=tuple(
             FormField(
@@ -154,6 +222,7 @@ def answer_form(
         Param("dagen", "days", ParamType.INTEGER, min_value=1, max_value=60),
         Param("anoniem", "anonymity", ParamType.TEXT, max_length=20, choices=ANONYMITY_CHOICES),
         Param("minimum", "minimum", ParamType.INTEGER, min_value=1, max_value=100),
+        Param("samenvatting", "summary", ParamType.TEXT, max_length=20, choices=SUMMARY_CHOICES),
     ),
 )
 async def start(
@@ -171,6 +240,7 @@ async def start(
     dagen: int | None,
     anoniem: str | None,
     minimum: int | None,
+    samenvatting: str | None,
 ) -> Reply:
     questions = core.resolve_questions(
         ctx.settings, bank, vragen, [q for q in (vraag1, vraag2, vraag3) if q]
@@ -188,6 +258,7 @@ async def start(
         anonymity=anoniem or "choice",
         min_answers=minimum,
         channel_id=kanaal or ctx.community.announcement_channel_id,
+        summary_to=samenvatting or "audience",
     )
     return Reply.say(
         "reflections.started",
@@ -251,38 +322,17 @@ async def close_command(ctx: Context, ronde: int) -> Reply:
     return Reply.say("reflections.closing", title=item.title)
 
 
-def _summary_text(data: core.Summary, locale: str) -> str:
-    return translate(
-        locale,
-        "reflections.summary_md",
-        title=data.round.title,
-        answered=data.answered,
-        asked=data.round.recipients,
-        withheld=data.withheld,
-        minimum=data.round.min_answers,
-        questions=[
-            {"text": _question_text(q, locale), "answers": [{"text": t, "name": n} for t, n in a]}
-            for q, a in data.per_question
-        ],
-    )
-
-
 @registry.command(
     "ronde samenvatting", "round summary", permission=core.MANAGE_ROUNDS, params=(ROUND_PARAM,)
 )
 async def summary_command(ctx: Context, ronde: int) -> Reply:
-    data = await core.summary_for(ctx.db, ctx.actor, ronde)
+    """Any moderator: the draft (or the published summary) with the review buttons."""
+    data = await core.summary_for(ctx.db, ctx.actor, ronde, ctx.settings)
     if data.round.status == "open":
         return Reply.say(
             "reflections.still_open", answered=data.round.answered, asked=data.round.recipients
         )
-    text = _summary_text(data, ctx.locale)
-    return Reply(
-        text=UserText(text[:1900]),
-        attachments=[Attachment(f"ronde-{ronde}.md", text.encode("utf-8"))]
-        if len(text) > 1900
-        else [],
-    )
+    return review_reply(data, ctx.locale, ctx.settings)
 
 
 @registry.command(
@@ -301,11 +351,16 @@ async def summary_command(ctx: Context, ronde: int) -> Reply:
     ),
 )
 async def export_command(ctx: Context, ronde: int, formaat: str | None) -> Reply:
-    data = await core.summary_for(ctx.db, ctx.actor, ronde)
+    data = await core.summary_for(ctx.db, ctx.actor, ronde, ctx.settings)
+    if data.round.status == "open":
+        return Reply.say(
+            "reflections.still_open", answered=data.round.answered, asked=data.round.recipients
+        )
     if (formaat or "md") == "csv":
         payload, name = core.export_csv(data, ctx.locale), f"ronde-{ronde}.csv"
     else:
-        payload, name = _summary_text(data, ctx.locale).encode("utf-8"), f"ronde-{ronde}.md"
+        text = summary_text(data, ctx.locale, ctx.settings, draft=False)
+        payload, name = text.encode("utf-8"), f"ronde-{ronde}.md"
     return Reply(text=Msg("reflections.export_ready"), attachments=[Attachment(name, payload)])
 
 
@@ -372,6 +427,18 @@ async def after_session_command(ctx: Context, bank: str | None) -> Reply:
     return Reply.say("reflections.after_sessions_on")
 
 
+def _bank_line(bank: Bank, locale: str) -> str:
+    """Question ids and the sources a member would read, within one embed field."""
+    sources: list[str] = []
+    for source in [bank.source, *(q.source for q in bank.questions)]:
+        if source not in sources:
+            sources.append(source)
+    lines = [", ".join(q.id for q in bank.questions)]
+    lines += [translate(locale, "reflections.sources_label", source=s) for s in sources]
+    text = "\n".join(lines)
+    return text if len(text) <= 1024 else text[:1023] + "…"
+
+
 @registry.command("ronde banken", "round banks", permission=core.MANAGE_ROUNDS)
 async def banks_command(ctx: Context) -> Reply:
     banks = load_banks(ctx.settings.content_dir)
@@ -380,7 +447,7 @@ async def banks_command(ctx: Context) -> Reply:
         fields=[
             Field(
                 UserText(f"{b.id} — {b.title(ctx.locale)}"),
-                UserText(", ".join(q.id for q in b.questions)[:1000]),
+                UserText(_bank_line(b, ctx.locale)),
             )
             for b in list(banks.values())[:25]
         ],
@@ -388,10 +455,49 @@ async def banks_command(ctx: Context) -> Reply:
 
 
 # --- buttons and forms -------------------------------------------------------------------
+#
+# Answering: invitation → *Beantwoorden* → a short check ("make nobody recognisable", with
+# where to find help) whose button confirms it → the form (at most five questions a part)
+# → the confirmation with *change* and *delete*. The form's id carries "c" once the member
+# confirmed; the core stores no text without it.
 
 
 def _ids(arg: str) -> list[str]:
     return arg.split(":")
+
+
+def _check(item: core.RoundView, handle: str, settings: Settings, locale: str) -> Reply:
+    """The step before the form: the recognisability check, one click, and help."""
+    if handle == "choose":
+        buttons = [
+            Button(
+                Msg("reflections.buttons.named_confirm"),
+                "round.form",
+                f"{item.id}:1:n:c",
+                ButtonStyle.PRIMARY,
+            ),
+            Button(
+                Msg("reflections.buttons.anonymous_confirm"),
+                "round.form",
+                f"{item.id}:1:a:c",
+                ButtonStyle.PRIMARY,
+            ),
+        ]
+        text = Msg("reflections.check_choose")
+        fields = [Field(Msg("reflections.choose_mode_title"), Msg("reflections.choose_mode"))]
+    else:
+        buttons = [
+            Button(
+                Msg("reflections.buttons.confirm"),
+                "round.form",
+                f"{item.id}:1:{handle}:c",
+                ButtonStyle.PRIMARY,
+            )
+        ]
+        text = Msg("reflections.check")
+        fields = []
+    fields.append(help_field(settings, locale))
+    return Reply(title=Msg("reflections.check_title"), text=text, fields=fields, buttons=buttons)
 
 
 @registry.action("round.open", permission=core.ANSWER_ROUNDS)
@@ -404,37 +510,34 @@ async def open_round(ctx: Context, arg: str) -> Reply:
     if item.my_status == "answered" and item.anonymity != "anonymous":
         current = await core.current_answers(ctx.db, ctx.actor, item.id, None)
         if current:
-            return Reply(form=answer_form(item, 1, "n", ctx.locale, current))
+            return _check(item, "n", ctx.settings, ctx.locale)
     if item.my_status == "answered":
         return Reply.error("errors.already_answered")
     if item.anonymity == "choice":
-        return Reply(
-            text=Msg("reflections.choose_mode"),
-            buttons=[
-                Button(
-                    Msg("reflections.buttons.named"),
-                    "round.form",
-                    f"{item.id}:1:n",
-                    ButtonStyle.PRIMARY,
-                ),
-                Button(
-                    Msg("reflections.buttons.anonymous"),
-                    "round.form",
-                    f"{item.id}:1:a",
-                    ButtonStyle.PRIMARY,
-                ),
-            ],
-        )
-    mode = "a" if item.anonymity == "anonymous" else "n"
-    return Reply(form=answer_form(item, 1, mode, ctx.locale))
+        return _check(item, "choose", ctx.settings, ctx.locale)
+    return _check(item, "a" if item.anonymity == "anonymous" else "n", ctx.settings, ctx.locale)
+
+
+@registry.action("round.check", permission=core.ANSWER_ROUNDS)
+async def check_button(ctx: Context, arg: str) -> Reply:
+    """*Antwoord aanpassen* in the confirmation: the check again, then the filled form."""
+    round_id, handle = _ids(arg)[:2]
+    item = await core.view(ctx.db, ctx.actor, int(round_id))
+    if item.status != "open":
+        return Reply.error("errors.round_closed")
+    return _check(item, handle, ctx.settings, ctx.locale)
 
 
 @registry.action("round.form", permission=core.ANSWER_ROUNDS)
 async def form_button(ctx: Context, arg: str) -> Reply:
-    round_id, part, mode = _ids(arg)[:3]
+    parts = _ids(arg)
+    round_id, part, mode = parts[:3]
+    confirmed = len(parts) > 3 and parts[3] == "c"
     item = await core.view(ctx.db, ctx.actor, int(round_id))
     if item.status != "open":
         return Reply.error("errors.round_closed")
+    if not confirmed:
+        return _check(item, mode, ctx.settings, ctx.locale)
     current = None
     if mode not in ("a", "n") or item.my_status == "answered":
         current = await core.current_answers(
@@ -445,7 +548,8 @@ async def form_button(ctx: Context, arg: str) -> Reply:
 
 @registry.form("round.answer", permission=core.ANSWER_ROUNDS)
 async def answer_submitted(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
-    round_id, part, mode = _ids(arg)[:3]
+    parts = _ids(arg)
+    round_id, part, mode = parts[:3]
     token = None if mode in ("a", "n") else mode
     result = await core.answer(
         ctx.db,
@@ -455,6 +559,7 @@ async def answer_submitted(ctx: Context, arg: str, values: dict[str, str]) -> Re
         anonymous=mode != "n",
         token=token,
         part=int(part),
+        confirmed=len(parts) > 3 and parts[3] == "c",
     )
     handle = result.token if result.anonymous else "n"
     buttons = []
@@ -463,12 +568,12 @@ async def answer_submitted(ctx: Context, arg: str, values: dict[str, str]) -> Re
             Button(
                 Msg("reflections.buttons.next", {"part": result.next_part}),
                 "round.form",
-                f"{round_id}:{result.next_part}:{handle}",
+                f"{round_id}:{result.next_part}:{handle}:c",
                 ButtonStyle.PRIMARY,
             )
         )
     buttons += [
-        Button(Msg("reflections.buttons.edit"), "round.form", f"{round_id}:1:{handle}"),
+        Button(Msg("reflections.buttons.edit"), "round.check", f"{round_id}:{handle}"),
         Button(
             Msg("reflections.buttons.withdraw"),
             "round.withdraw",
@@ -477,7 +582,14 @@ async def answer_submitted(ctx: Context, arg: str, values: dict[str, str]) -> Re
         ),
     ]
     key = "reflections.saved_anonymous" if result.anonymous else "reflections.saved_named"
-    return Reply(text=Msg(key, {"title": result.round.title}), buttons=buttons)
+    return Reply(
+        text=Msg(key, {"title": result.round.title}),
+        fields=[
+            Field(Msg("reflections.saved_help_title"), Msg("reflections.saved_help")),
+            help_field(ctx.settings, ctx.locale),
+        ],
+        buttons=buttons,
+    )
 
 
 @registry.action("round.withdraw", permission=core.ANSWER_ROUNDS)
@@ -502,19 +614,189 @@ async def pause_button(ctx: Context, arg: str) -> Reply:
     return reply
 
 
+# --- the moderators' review --------------------------------------------------------------
+
+
+def summary_text(data: core.Summary, locale: str, settings: Settings, *, draft: bool) -> str:
+    """The summary as Markdown: for readers (removed answers left out) or as the
+    moderators' numbered draft. Member text is escaped: it stays text."""
+    rows = data.per_question if draft else data.shown()
+    text = translate(
+        locale,
+        "reflections.summary_md",
+        draft=draft,
+        title=data.round.title,
+        answered=data.answered,
+        asked=data.round.recipients,
+        withheld=data.withheld,
+        minimum=data.round.min_answers,
+        held_back=data.anonymous_held_back,
+        floor=settings.privacy.small_number_threshold,
+        questions=[
+            {
+                "text": _question_text(q, locale),
+                "answers": [
+                    {"number": a.number, "text": a.text, "name": a.name, "removed": a.removed}
+                    for a in answers
+                ],
+            }
+            for q, answers in rows
+        ],
+        sources=core.sources(data.round.questions),
+    )
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def review_reply(data: core.Summary, locale: str, settings: Settings) -> Reply:
+    """What a moderator sees of a closed round: the numbered draft, where it would go,
+    its state, and *Publiceren* / *Antwoord weghalen* / *Niet publiceren*."""
+    item = data.round
+    if data.withheld:
+        return Reply(
+            title=Msg("reflections.draft_title", {"title": item.title}),
+            text=Msg(
+                "reflections.draft_withheld",
+                {
+                    "title": item.title,
+                    "answered": data.answered,
+                    "asked": item.recipients,
+                    "minimum": item.min_answers,
+                },
+            ),
+            locale=locale,
+        )
+    place = data.place or core.SummaryPlace("moderators", None)
+    text = summary_text(data, locale, settings, draft=True)
+    fields = [
+        Field(
+            Msg("reflections.draft_place"),
+            Msg(
+                "reflections.draft_place_value",
+                {
+                    "place": place.kind,
+                    "name": place.name or "",
+                    "available": place.channel_id is not None,
+                    "auto_hours": settings.reflections.review_hours
+                    if settings.reflections.auto_publish and item.review_state == "pending"
+                    else 0,
+                },
+            ),
+        )
+    ]
+    if place.channel_id and place.kind != "moderators":
+        fields.append(Field(Msg("community.place"), Mention("channel", place.channel_id)))
+    fields.append(
+        Field(
+            Msg("reflections.draft_state_label"),
+            Msg("reflections.draft_state", {"state": item.review_state}),
+        )
+    )
+    buttons = []
+    if item.review_state != "published" and place.channel_id and place.kind != "moderators":
+        buttons.append(
+            Button(
+                Msg("reflections.buttons_review.publish"),
+                "round.publish",
+                str(item.id),
+                ButtonStyle.SUCCESS,
+            )
+        )
+    buttons.append(Button(Msg("reflections.buttons_review.remove"), "round.remove", str(item.id)))
+    if item.review_state == "pending":
+        buttons.append(
+            Button(
+                Msg("reflections.buttons_review.keep"),
+                "round.keep",
+                str(item.id),
+                ButtonStyle.DANGER,
+            )
+        )
+    reply = Reply(
+        title=Msg("reflections.draft_title", {"title": item.title}),
+        text=Msg("reflections.draft_intro"),
+        fields=fields,
+        buttons=buttons,
+        locale=locale,
+    )
+    if len(text) <= DRAFT_INLINE:
+        reply.fields.insert(0, Field(Msg("reflections.draft_label"), UserText(text)))
+    else:
+        reply.fields.insert(
+            0, Field(Msg("reflections.draft_label"), Msg("reflections.draft_attached"))
+        )
+        reply.attachments = [Attachment(f"concept-ronde-{item.id}.md", text.encode("utf-8"))]
+    return reply
+
+
+DRAFT_INLINE = 1000  # an embed field holds 1,024 characters
+
+
+@registry.action("round.publish", permission=core.MANAGE_ROUNDS)
+async def publish_button(ctx: Context, arg: str) -> Reply:
+    data = await core.publish(ctx.db, ctx.actor, int(_ids(arg)[0]), ctx.settings)
+    return Reply.say("reflections.published", title=data.round.title)
+
+
+@registry.action("round.keep", permission=core.MANAGE_ROUNDS)
+async def keep_button(ctx: Context, arg: str) -> Reply:
+    item = await core.keep_with_moderators(ctx.db, ctx.actor, int(_ids(arg)[0]))
+    return Reply.say("reflections.kept", title=item.title)
+
+
+@registry.action("round.remove", permission=core.MANAGE_ROUNDS)
+async def remove_button(ctx: Context, arg: str) -> Reply:
+    round_id = int(_ids(arg)[0])
+    await core.summary_for(ctx.db, ctx.actor, round_id)  # permission and community check
+    return Reply(
+        form=Form(
+            form_id="round.remove",
+            arg=str(round_id),
+            title=Msg("reflections.remove_form_title"),
+            fields=(
+                FormField("number", Msg("reflections.remove_number"), max_length=4),
+                FormField(
+                    "reason", Msg("reflections.remove_reason"), paragraph=True, max_length=300
+                ),
+            ),
+        )
+    )
+
+
+@registry.form("round.remove", permission=core.MANAGE_ROUNDS)
+async def remove_submitted(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
+    try:
+        number = int((values.get("number") or "").strip().lstrip("[#").rstrip("]"))
+    except ValueError:
+        raise ValidationFailed("errors.not_a_number", field="number") from None
+    removal = await core.remove_answer(
+        ctx.db, ctx.actor, int(_ids(arg)[0]), number, values.get("reason") or "", ctx.settings
+    )
+    return Reply.say(
+        "reflections.removed",
+        number=removal.number,
+        published=removal.published,
+        told=removal.author_id is not None,
+    )
+
+
 # --- scheduled work ----------------------------------------------------------------------
 
 
-async def _load(run: scheduling.JobRun) -> tuple[Community, core.RoundView]:
+async def _load(
+    run: scheduling.JobRun,
+) -> tuple[Community, core.RoundView, core.SummaryPlace]:
     async with run.sessionmaker() as db:
         community = await db.get(Community, run.community_id)
         item = await core.view(db, None, int(run.payload["round_id"]))
+        row = await db.get(ReflectionRound, item.id)
+        assert row is not None
+        place = await core.summary_place(db, row)
     assert community is not None
-    return community, item
+    return community, item, place
 
 
 async def deliver_job(run: scheduling.JobRun) -> None:
-    community, item = await _load(run)
+    community, item, place = await _load(run)
     platform = run.services.get("platform")
     settings = run.services["settings"]
     if platform is None or item.status != "open":
@@ -526,7 +808,9 @@ async def deliver_job(run: scheduling.JobRun) -> None:
             item.channel_id,
             translate(locale, "reflections.thread_name", title=item.title)[:100],
         )
-        await platform.post(community.platform_id, thread, invitation(item, locale, settings.tz))
+        await platform.post(
+            community.platform_id, thread, invitation(item, locale, settings.tz, settings, place)
+        )
         async with run.sessionmaker() as db, db.begin():
             row = await db.get(ReflectionRound, item.id)
             assert row is not None
@@ -539,13 +823,13 @@ async def deliver_job(run: scheduling.JobRun) -> None:
         platform,
         community,
         members,
-        lambda locale: invitation(item, locale, settings.tz),
+        lambda locale: invitation(item, locale, settings.tz, settings, place),
         item.channel_id or community.announcement_channel_id,
     )
 
 
 async def reminder_job(run: scheduling.JobRun) -> None:
-    community, item = await _load(run)
+    community, item, place = await _load(run)
     platform = run.services.get("platform")
     settings = run.services["settings"]
     if platform is None or item.status != "open":
@@ -554,7 +838,7 @@ async def reminder_job(run: scheduling.JobRun) -> None:
         members = await core.recipients_to_remind(db, item.id)
 
     def make(locale: str) -> Reply:
-        reply = invitation(item, locale, settings.tz)
+        reply = invitation(item, locale, settings.tz, settings, place)
         reply.title = Msg("reflections.reminder_title", {"title": item.title})
         reply.text = Msg(
             "reflections.reminder", {"closes": when(item.closes_at.astimezone(settings.tz), locale)}
@@ -572,29 +856,115 @@ async def reminder_job(run: scheduling.JobRun) -> None:
 
 
 async def close_job(run: scheduling.JobRun) -> None:
+    """Close the round and send its moderators the draft. Nothing is published here."""
+    settings = run.services["settings"]
+    round_id = int(run.payload["round_id"])
     async with run.sessionmaker() as db, db.begin():
-        await core.close(db, int(run.payload["round_id"]))
-        data = await core.summary(db, int(run.payload["round_id"]))
-        row = await db.get(ReflectionRound, data.round.id)
+        await core.close(db, round_id, settings)
+        row = await db.get(ReflectionRound, round_id)
         assert row is not None
         if row.summary_posted:
             return
         row.summary_posted = True
-    community, item = await _load(run)
+    async with run.sessionmaker() as db:
+        data = await core.summary(db, round_id, settings)
+        moderators = await core.reviewers(db, round_id)
+        community = await db.get(Community, run.community_id)
     platform = run.services.get("platform")
-    target = item.thread_id or item.channel_id or community.announcement_channel_id
-    if platform is None or target is None:
+    if platform is None or community is None:
+        return
+    if not moderators:
+        log.info("round %s closed; no moderator on record to send the draft to", round_id)
+        return
+    await deliver(
+        run,
+        platform,
+        community,
+        moderators,
+        lambda locale: review_reply(data, locale, settings),
+        community.announcement_channel_id,
+    )
+
+
+async def publish_job(run: scheduling.JobRun) -> None:
+    """Post the reviewed summary in its audience's place, or bring the posted one up to
+    date after a moderator took out an answer."""
+    settings = run.services["settings"]
+    platform = run.services.get("platform")
+    round_id = int(run.payload["round_id"])
+    async with run.sessionmaker() as db:
+        community = await db.get(Community, run.community_id)
+        data = await core.summary(db, round_id, settings)
+    item = data.round
+    if platform is None or community is None or item.review_state != "published":
+        return
+    place = data.place
+    if place is None or place.channel_id is None:
+        log.info("round %s: no place to publish the summary; it stays with the moderators", item.id)
         return
     locale = community.locale
-    if data.withheld:
-        log.info("round %s closed below its minimum: no summary posted", item.id)
-        return
-    text = _summary_text(data, locale)
-    reply = Reply(text=UserText(text[:1900]), locale=locale)
-    if len(text) > 1900:
+    text = summary_text(data, locale, settings, draft=False)
+    reply = Reply(text=UserText(text), locale=locale)
+    if len(text) > SUMMARY_INLINE:
         reply.text = Msg("reflections.summary_attached", {"title": item.title})
         reply.attachments = [Attachment(f"ronde-{item.id}.md", text.encode("utf-8"))]
-    await platform.post(community.platform_id, target, reply)
+    async with card_turn("round-summary", item.id):
+        async with run.sessionmaker() as db:
+            row = await db.get(ReflectionRound, item.id)
+            assert row is not None
+            channel, message = row.published_channel_id, row.published_message_id
+        if channel and message:
+            await platform.edit(community.platform_id, channel, message, reply)
+            return
+        posted = await platform.post(community.platform_id, place.channel_id, reply)
+        async with run.sessionmaker() as db, db.begin():
+            row = await db.get(ReflectionRound, item.id)
+            assert row is not None
+            row.published_channel_id, row.published_message_id = place.channel_id, posted
+
+
+SUMMARY_INLINE = 1900  # Discord allows 2,000 characters in a message
+
+
+async def auto_publish_job(run: scheduling.JobRun) -> None:
+    """`reflections.auto_publish`: the review period passed and no moderator decided."""
+    settings = run.services["settings"]
+    round_id = int(run.payload["round_id"])
+    async with run.sessionmaker() as db, db.begin():
+        row = await db.get(ReflectionRound, round_id)
+        if row is None or row.review_state != "pending":
+            return
+        try:
+            await core.publish(db, None, round_id, settings)
+        except LeerbotError as exc:
+            log.info("round %s not published automatically: %s", round_id, exc.key)
+
+
+async def removed_notice_job(run: scheduling.JobRun) -> None:
+    """Tell the author of a named answer, privately, that a moderator took it out."""
+    platform = run.services.get("platform")
+    async with run.sessionmaker() as db:
+        community = await db.get(Community, run.community_id)
+        member = await db.get(Member, int(run.payload["member_id"]))
+        item = await core.view(db, None, int(run.payload["round_id"]))
+    if platform is None or community is None or member is None:
+        return
+    question = next((q for q in item.questions if q["id"] == run.payload["question_id"]), None)
+
+    def make(locale: str) -> Reply:
+        return Reply(
+            title=Msg("reflections.removed_notice_title"),
+            text=Msg(
+                "reflections.removed_notice",
+                {
+                    "question": _question_text(question, locale) if question else "",
+                    "title": item.title,
+                    "reason": str(run.payload.get("reason") or ""),
+                },
+            ),
+        )
+
+    await deliver(run, platform, community, [member], make, community.announcement_channel_id)
 
 
 async def recurring_job(run: scheduling.JobRun) -> None:
@@ -608,22 +978,25 @@ async def recurring_job(run: scheduling.JobRun) -> None:
         actor = system_actor(schedule.community_id, schedule.created_by_id)
         template = schedule.template
         try:
-            await core.start(
-                db,
-                actor,
-                settings,
-                title=str(template["title"]),
-                questions=core.resolve_questions(settings, str(template["bank"]), None, []),
-                anonymity=str(template.get("anonymity", "choice")),
-                channel_id=community.announcement_channel_id,
-            )
-        except Exception:
-            log.exception("recurring round %s could not start", schedule.id)
+            async with db.begin_nested():
+                await core.start(
+                    db,
+                    actor,
+                    settings,
+                    title=str(template["title"]),
+                    questions=core.resolve_questions(settings, str(template["bank"]), None, []),
+                    anonymity=str(template.get("anonymity", "choice")),
+                    channel_id=community.announcement_channel_id,
+                    require_place=False,
+                )
+        except LeerbotError as exc:
+            log.warning("recurring round %s could not start: %s", schedule.id, exc.key)
         await core.schedule_next_run(db, schedule, settings)
 
 
 async def after_session_hook(run: scheduling.JobRun, occurrence: object) -> None:
-    """Follow an intervisie with a short round for those who were there, if configured."""
+    """Follow an intervisie with a short round for those who were there, if configured.
+    Its summary, once reviewed, goes to the session's own thread: never wider."""
     from sqlalchemy import select
 
     settings = run.services["settings"]
@@ -640,24 +1013,25 @@ async def after_session_hook(run: scheduling.JobRun, occurrence: object) -> None
         community = await db.get(Community, run.community_id)
         assert community is not None
         try:
-            await core.start(
-                db,
-                system_actor(run.community_id, schedule.created_by_id),
-                settings,
-                title=str(getattr(occurrence, "title", "Intervisie"))[:100],
-                questions=core.resolve_questions(
-                    settings, str(schedule.template["bank"]), None, []
-                ),
-                audience_kind="session",
-                audience_value=str(getattr(occurrence, "id", "")),
-                anonymity=str(schedule.template.get("anonymity", "choice")),
-                window_days=3,
-                channel_id=community.announcement_channel_id,
-            )
-        except Exception:
+            async with db.begin_nested():
+                await core.start(
+                    db,
+                    system_actor(run.community_id, schedule.created_by_id),
+                    settings,
+                    title=str(getattr(occurrence, "title", "Intervisie"))[:100],
+                    questions=core.resolve_questions(
+                        settings, str(schedule.template["bank"]), None, []
+                    ),
+                    audience_kind="session",
+                    audience_value=str(getattr(occurrence, "id", "")),
+                    anonymity=str(schedule.template.get("anonymity", "choice")),
+                    window_days=3,
+                    channel_id=community.announcement_channel_id,
+                    require_place=False,
+                )
+        except LeerbotError as exc:
             log.info(
-                "no reflection round after session %s (nobody to ask)",
-                getattr(occurrence, "id", "?"),
+                "no reflection round after session %s: %s", getattr(occurrence, "id", "?"), exc.key
             )
 
 
@@ -665,5 +1039,8 @@ JOBS = {
     "round.deliver": deliver_job,
     "round.reminder": reminder_job,
     "round.close": close_job,
+    "round.publish": publish_job,
+    "round.auto_publish": auto_publish_job,
+    "round.answer_removed": removed_notice_job,
     "round.recurring": recurring_job,
 }

@@ -138,6 +138,8 @@ class Reply:
     is_error: bool = False
     locale: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    followups: list[Reply] = field(default_factory=list)
+    """Further private messages after this one (the welcome on first contact)."""
 
     @classmethod
     def say(cls, key: str, **params: Any) -> Reply:

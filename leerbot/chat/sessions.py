@@ -17,6 +17,7 @@ from leerbot.chat.delivery import card_turn, deliver
 from leerbot.chat.formatting import when
 from leerbot.chat.platform import EventSpec, Platform
 from leerbot.chat.reply import Attachment, Button, ButtonStyle, Field, Mention, Reply, UserText
+from leerbot.chat.safety import thread_intro
 from leerbot.core import sessions as core
 from leerbot.core.methods import load_methods
 from leerbot.db.models import Community, Member, SessionOccurrence
@@ -623,6 +624,11 @@ async def _publish_card(run: scheduling.JobRun) -> None:
                 when=when(item.local_start, locale),
             )[:100],
             message_id=updates["message_id"],
+        )
+        await platform.post(
+            community.platform_id,
+            updates["thread_id"],
+            thread_intro(run.services["settings"], locale),
         )
         method = load_methods().get(item.method)
         if method is not None:

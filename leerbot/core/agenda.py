@@ -5,6 +5,16 @@ for every step, merge duplicates, and export summaries for their organisations.
 Anonymous points have no author at all (not even in the audit trail). When a member deletes
 their data, their named points become anonymous and their support is removed: the
 community keeps the agenda, not the person.
+
+A moderator can hide a point's text (title and description) with a reason, and restore it.
+While hidden, no view carries the text: `ItemView` and the export report have empty text
+and `hidden=True`, and every front end and export shows "hidden by a moderator" instead. The
+proposer's name is left out too, because a name next to "hidden by a moderator" would single
+that person out. Status, support and discussion stay; new support waits until the text is
+back. The proposer is told privately (a scheduled notice); an anonymous point has no stored
+proposer, so then nobody is told. The proposer keeps the text in their own data export. The
+audit trail records the action and the point's number, never the text and never the reason
+(a reason may quote the text).
 """
 
 from __future__ import annotations
@@ -39,10 +49,12 @@ PROPOSE = "agenda.propose"
 VIEW = "agenda.view"
 MANAGE = "agenda.manage"
 EXPORT = "agenda.export"
+MODERATE = "agenda.moderate"  # hide a point's text, and restore it
 register_rule(PROPOSE, Standing.MEMBER)
 register_rule(VIEW, Standing.MEMBER)
 register_rule(MANAGE, Standing.COORDINATOR)
 register_rule(EXPORT, Standing.COORDINATOR)
+register_rule(MODERATE, Standing.MODERATOR)
 
 KINDS = ("knelpunt", "ambitie", "dilemma", "wens", "ondersteuningsbehoefte")
 LEVELS = ("institutioneel", "organisatie", "interpersoonlijk")
@@ -88,6 +100,16 @@ class ItemView:
     channel_id: str | None = None
     message_id: str | None = None
     thread_id: str | None = None
+    hidden: bool = False
+    """A moderator hid the text: `title`, `description` and `author` are empty."""
+
+
+@dataclass(frozen=True)
+class Moderated:
+    """The outcome of hiding or restoring: which point, and whether its proposer is told."""
+
+    number: int
+    author_told: bool
 
 
 @dataclass(frozen=True)
@@ -122,8 +144,9 @@ async def _item(db: AsyncSession, actor: Actor | None, item_id: int) -> AgendaIt
 
 async def view(db: AsyncSession, actor: Actor | None, item_id: int) -> ItemView:
     item = await _item(db, actor, item_id)
+    hidden = item.hidden_at is not None
     author = None
-    if item.author_id is not None and not item.anonymous:
+    if item.author_id is not None and not item.anonymous and not hidden:
         author = await db.scalar(select(Member.display_name).where(Member.id == item.author_id))
     site = (
         await db.scalar(select(Site.name).where(Site.id == item.site_id)) if item.site_id else None
@@ -153,8 +176,8 @@ async def view(db: AsyncSession, actor: Actor | None, item_id: int) -> ItemView:
     )
     return ItemView(
         id=item.id,
-        title=item.title,
-        description=item.description,
+        title="" if hidden else item.title,
+        description="" if hidden else item.description,
         theme=item.theme,
         kind=item.kind,
         level=item.level,
@@ -171,6 +194,7 @@ async def view(db: AsyncSession, actor: Actor | None, item_id: int) -> ItemView:
         channel_id=item.channel_id,
         message_id=item.message_id,
         thread_id=item.thread_id,
+        hidden=hidden,
     )
 
 
@@ -238,6 +262,8 @@ async def support(db: AsyncSession, actor: Actor, item_id: int, on: bool = True)
     item = await _item(db, actor, item_id)
     if item.merged_into_id is not None:
         raise ValidationFailed("errors.agenda_merged", number=item.merged_into_id)
+    if on and item.hidden_at is not None:  # withdrawing one's support stays possible
+        raise ValidationFailed("errors.agenda_hidden", number=item.id)
     if on:
         try:
             async with db.begin_nested():
@@ -308,6 +334,51 @@ async def set_status(
     return await view(db, actor, item.id)
 
 
+async def hide(db: AsyncSession, actor: Actor, item_id: int, reason: str) -> Moderated:
+    """A moderator hides the point's text with a reason (see the module's docstring)."""
+    require(actor, MODERATE)
+    item = await _item(db, actor, item_id)
+    clean_reason = clean_text(reason, field="reason", max_length=MAX_REASON)
+    if item.hidden_at is not None:
+        raise Conflict("errors.agenda_already_hidden", number=item.id)
+    item.hidden_at = datetime.now(UTC)
+    item.hidden_reason = clean_reason
+    item.hidden_by_id = actor.member_id if actor.member_id > 0 else None
+    await audit.record(db, actor, "agenda.hidden", "agenda_item", item.id)
+    await _publish(db, item)
+    return Moderated(item.id, await _tell_author(db, item, "hidden"))
+
+
+async def restore(db: AsyncSession, actor: Actor, item_id: int) -> Moderated:
+    """A moderator shows the point's text again."""
+    require(actor, MODERATE)
+    item = await _item(db, actor, item_id)
+    if item.hidden_at is None:
+        raise Conflict("errors.agenda_not_hidden", number=item.id)
+    item.hidden_at = item.hidden_reason = item.hidden_by_id = None
+    await audit.record(db, actor, "agenda.restored", "agenda_item", item.id)
+    await _publish(db, item)
+    return Moderated(item.id, await _tell_author(db, item, "restored"))
+
+
+async def _tell_author(db: AsyncSession, item: AgendaItem, action: str) -> bool:
+    """Schedule the private notice to the proposer; False when there is nobody to tell."""
+    if item.author_id is None or item.anonymous:
+        return False
+    await scheduling.schedule(
+        db,
+        community_id=item.community_id,
+        kind="agenda.moderated",
+        key=f"agenda:{item.id}:{action}:{uuid.uuid4().hex}",
+        due_at=datetime.now(UTC),
+        # the reason goes with the notice (so it arrives even after a quick restore);
+        # finished jobs are purged after 30 days, and it never enters the audit trail
+        payload={"item_id": item.id, "action": action, "reason": item.hidden_reason or ""},
+        grace=timedelta(days=2),
+    )
+    return True
+
+
 async def link(
     db: AsyncSession, actor: Actor, item_id: int, target_type: str, target_id: int
 ) -> ItemView:
@@ -321,9 +392,7 @@ async def link(
     else:
         from leerbot.core import practices
 
-        target = await practices.view(db, actor, target_id)  # unknown, or someone's draft
-        if target.state != "shared":
-            raise NotFound("errors.practice_not_found", number=target_id)
+        await practices.require_shared(db, actor, target_id)  # unknown, or someone's draft
     try:
         async with db.begin_nested():
             db.add(AgendaLink(item_id=item.id, target_type=target_type, target_id=target_id))
@@ -487,6 +556,8 @@ class ReportPoint:
     support: int
     created: date
     history: list[tuple[date, str, str, str]]
+    hidden: bool = False
+    """A moderator hid the text: `title`, `description` and `author` are empty."""
 
 
 @dataclass
@@ -567,7 +638,8 @@ async def report(
         if items
         else []
     )
-    titles = {i.id: i.title for i in items}  # a lookup, not a scan per change
+    # a lookup, not a scan per change; a hidden point's title is left out (see ReportPoint)
+    titles = {i.id: "" if i.hidden_at is not None else i.title for i in items}
     history: dict[int, list[tuple[date, str, str, str]]] = {}
     out = AgendaReport(
         community=community.name if community else "",
@@ -590,21 +662,23 @@ async def report(
                 (day, change.item_id, title, change.from_status, change.to_status, change.reason)
             )
     for item in items:
+        hidden = item.hidden_at is not None
         point = ReportPoint(
             id=item.id,
-            title=item.title,
-            description=item.description,
+            title="" if hidden else item.title,
+            description="" if hidden else item.description,
             theme=themes[item.theme].name(locale) if item.theme in themes else item.theme,
             kind=item.kind,
             level=item.level,
             site=site_names.get(item.site_id, "") or "",
             author=""
-            if item.anonymous or item.author_id is None
+            if hidden or item.anonymous or item.author_id is None
             else authors.get(item.author_id, ""),
             status=item.status,
             support=item.support_count,
             created=item.created_at.astimezone(tz).date(),
             history=history.get(item.id, []),
+            hidden=hidden,
         )
         out.points.append(point)
         row = out.by_theme_status.setdefault(point.theme, dict.fromkeys(STATUSES, 0))
@@ -638,7 +712,7 @@ async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
         select(AgendaItem).where(AgendaItem.author_id == member.id, AgendaItem.anonymous.is_(False))
     )
     supported = await db.execute(
-        select(AgendaItem.id, AgendaItem.title)
+        select(AgendaItem.id, AgendaItem.title, AgendaItem.hidden_at)
         .join(AgendaSupport, AgendaSupport.item_id == AgendaItem.id)
         .where(AgendaSupport.member_id == member.id)
     )
@@ -650,10 +724,24 @@ async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
                 "description": p.description,
                 "theme": p.theme,
                 "status": p.status,
+                # your own text stays yours, also while a moderator hides it from others
+                "hidden_by_moderator": p.hidden_at is not None,
+                **(
+                    {
+                        "hidden_at": p.hidden_at.isoformat(timespec="seconds"),
+                        "hidden_reason": p.hidden_reason,
+                    }
+                    if p.hidden_at is not None
+                    else {}
+                ),
             }
             for p in points
         ],
-        "supported": [{"number": i, "title": t} for i, t in supported],
+        # someone else's point: while a moderator hides it, its title is not yours to get
+        "supported": [
+            {"number": i, "title": t} if hidden_at is None else {"number": i, "hidden": True}
+            for i, t, hidden_at in supported
+        ],
     }
 
 
@@ -677,6 +765,9 @@ async def _delete_data(db: AsyncSession, member: Member) -> None:
         update(AgendaStatusChange)
         .where(AgendaStatusChange.changed_by_id == member.id)
         .values(changed_by_id=None)
+    )
+    await db.execute(  # a moderator who leaves: the point stays hidden, without their name
+        update(AgendaItem).where(AgendaItem.hidden_by_id == member.id).values(hidden_by_id=None)
     )
 
 

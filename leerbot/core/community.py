@@ -341,6 +341,35 @@ async def find_site(db: AsyncSession, actor: Actor, name: str) -> Site:
     return site
 
 
+PLACE_ROLES = ("ervaringsdeskundige", "professional", "moderator", "coordinator")
+
+
+async def set_site_channel(db: AsyncSession, actor: Actor, name: str, channel_id: str) -> Site:
+    """The channel where a pilot site meets: a site round's summary is published there."""
+    require(actor, Action.MANAGE_SITES)
+    site = await find_site(db, actor, name)
+    if site.channel_id != channel_id:
+        site.channel_id = channel_id
+        await audit.record(db, actor, "site.channel_set", "site", site.id)
+    return site
+
+
+async def set_role_channel(db: AsyncSession, actor: Actor, role: str, channel_id: str) -> None:
+    """The channel where members of one role meet: a role round's summary goes there."""
+    require(actor, Action.SETUP_COMMUNITY)
+    if role not in PLACE_ROLES:
+        raise ValidationFailed("errors.bad_choice", field="role", choices=", ".join(PLACE_ROLES))
+    community = await db.get(Community, actor.community_id)
+    assert community is not None
+    channels = dict(community.role_channels or {})
+    if channels.get(role) != channel_id:
+        channels[role] = channel_id
+        community.role_channels = channels
+        await audit.record(
+            db, actor, "community.role_channel_set", "community", community.id, role=role
+        )
+
+
 async def list_sites(db: AsyncSession, actor: Actor) -> list[SiteView]:
     require(actor, Action.VIEW_SITES)
     counts = (

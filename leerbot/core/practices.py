@@ -4,6 +4,21 @@ A member shares a practice in two short forms; it stays a draft until the author
 that no client can be recognised from it. Practices can be searched in Dutch (stemmed, on
 the database's own full-text engine), filtered, edited with history kept, withdrawn, linked
 to agenda points and sessions, and collected in a cross-site digest.
+
+Small groups re-identify people: an anonymous practice names its pilot site only when that
+site has at least `privacy.small_number_threshold` members (the `threshold` the views take);
+otherwise it says "a pilot site". Searching or exporting by a small site's name leaves its
+anonymous practices out, so that a filter cannot name the site either. Named practices always
+show their site.
+
+A moderator can hide a practice's text (title, every text field and the tags) with a reason,
+and restore it. While hidden, `PracticeView` carries no text and no author (`hidden=True`);
+every front end and export shows "hidden by a moderator" instead. The author is told
+privately when the practice is named (an anonymous one has no stored author, so nobody is
+told) and keeps the text in their own data export; the audit trail records the action and
+the number, never the text or the reason. A hidden practice drops out of search (and so out
+of "similar practices"): a hit whose words nobody can see would still reveal, word by word,
+what the hidden text says, and a member who searches expects to read what they found.
 """
 
 from __future__ import annotations
@@ -32,10 +47,12 @@ SHARE = "practices.share"
 VIEW = "practices.view"
 MANAGE = "practices.manage"  # edit or withdraw anyone's practice
 EXPORT = "practices.export"
+MODERATE = "practices.moderate"  # hide a practice's text, and restore it
 register_rule(SHARE, Standing.MEMBER)
 register_rule(VIEW, Standing.MEMBER)
 register_rule(MANAGE, Standing.COORDINATOR)
 register_rule(EXPORT, Standing.COORDINATOR)
+register_rule(MODERATE, Standing.MODERATOR)
 
 LEVELS = ("institutioneel", "organisatie", "interpersoonlijk")
 TEXT_FIELDS: dict[str, int] = {
@@ -50,6 +67,7 @@ TEXT_FIELDS: dict[str, int] = {
 }
 REQUIRED = ("what_we_do",)
 MAX_TAGS, MAX_TAG = 10, 40
+MAX_REASON = 300
 PAGE_SIZE = 5
 
 
@@ -74,6 +92,18 @@ class PracticeView:
     channel_id: str | None = None
     message_id: str | None = None
     thread_id: str | None = None
+    hidden: bool = False
+    """A moderator hid the text: `title`, `fields`, `tags` and `author` are empty."""
+    site_withheld: bool = False
+    """Anonymous, from a site too small to name: `site` is empty, show "a pilot site"."""
+
+
+@dataclass(frozen=True)
+class Moderated:
+    """The outcome of hiding or restoring: which practice, and whether its author is told."""
+
+    number: int
+    author_told: bool
 
 
 @dataclass
@@ -104,13 +134,33 @@ def _may_edit(actor: Actor | None, practice: Practice) -> bool:
     return practice.author_id == actor.member_id or may(actor, MANAGE)
 
 
-async def view(db: AsyncSession, actor: Actor | None, practice_id: int) -> PracticeView:
+async def _site_members(db: AsyncSession, site_id: int) -> int:
+    return int(await db.scalar(select(func.count(Member.id)).where(Member.site_id == site_id)) or 0)
+
+
+async def _small_site(db: AsyncSession, site_id: int, threshold: int | None) -> bool:
+    """Too few members to name the site next to an anonymous practice. Without a threshold
+    every site counts as small (the safe side)."""
+    return threshold is None or await _site_members(db, site_id) < threshold
+
+
+async def view(
+    db: AsyncSession, actor: Actor | None, practice_id: int, *, threshold: int | None = None
+) -> PracticeView:
+    """One practice as members see it. `threshold` is `privacy.small_number_threshold`:
+    an anonymous practice names its site only when the site has at least that many members
+    (without it, an anonymous practice never names its site)."""
     practice = await _practice(db, actor, practice_id)
+    hidden = practice.hidden_at is not None
     site = None
+    withheld = False
     if practice.site_id:
-        site = await db.scalar(select(Site.name).where(Site.id == practice.site_id))
+        if practice.anonymous and await _small_site(db, practice.site_id, threshold):
+            withheld = True
+        else:
+            site = await db.scalar(select(Site.name).where(Site.id == practice.site_id))
     author = None
-    if practice.author_id and not practice.anonymous:
+    if practice.author_id and not practice.anonymous and not hidden:
         author = await db.scalar(select(Member.display_name).where(Member.id == practice.author_id))
     revisions = int(
         await db.scalar(
@@ -138,12 +188,12 @@ async def view(db: AsyncSession, actor: Actor | None, practice_id: int) -> Pract
     )
     return PracticeView(
         id=practice.id,
-        title=practice.title,
+        title="" if hidden else practice.title,
         site=site,
-        fields={f: getattr(practice, f) for f in TEXT_FIELDS},
+        fields={f: "" if hidden else getattr(practice, f) for f in TEXT_FIELDS},
         theme=practice.theme,
         level=practice.level,
-        tags=tuple(practice.tags or ()),
+        tags=() if hidden else tuple(practice.tags or ()),
         author=author,
         anonymous=practice.anonymous,
         state=practice.state,
@@ -156,7 +206,17 @@ async def view(db: AsyncSession, actor: Actor | None, practice_id: int) -> Pract
         channel_id=practice.channel_id,
         message_id=practice.message_id,
         thread_id=practice.thread_id,
+        hidden=hidden,
+        site_withheld=withheld,
     )
+
+
+async def require_shared(db: AsyncSession, actor: Actor, practice_id: int) -> None:
+    """Raise NotFound unless the practice is shared in the actor's community (not someone's
+    draft, not withdrawn)."""
+    practice = await _practice(db, actor, practice_id)
+    if practice.state != "shared":
+        raise NotFound("errors.practice_not_found", number=practice_id)
 
 
 def _clean_fields(values: dict[str, str | None], *, partial: bool) -> dict[str, str]:
@@ -227,7 +287,7 @@ async def start_draft(
     )
     db.add(practice)
     await db.flush()
-    return await view(db, actor, practice.id)
+    return await view(db, actor, practice.id, threshold=settings.privacy.small_number_threshold)
 
 
 async def _own_draft(db: AsyncSession, actor: Actor, practice_id: int) -> Practice:
@@ -265,7 +325,7 @@ async def confirm_and_share(
         await audit.record(db, actor, "practice.shared", "practice", practice.id)
     await publish(db, practice)
     await schedule_digest(db, practice.community_id, settings)
-    return await view(db, actor, practice.id)
+    return await view(db, actor, practice.id, threshold=settings.privacy.small_number_threshold)
 
 
 async def discard_draft(db: AsyncSession, actor: Actor, practice_id: int) -> None:
@@ -305,6 +365,8 @@ async def edit(
         raise ValidationFailed("errors.practice_not_shared")
     if not _may_edit(actor, practice):
         raise PermissionDenied("errors.not_your_practice")
+    if practice.hidden_at is not None:  # the form would start from text nobody may see
+        raise ValidationFailed("errors.practice_hidden", number=practice.id)
     snapshot = {
         "title": practice.title,
         "tags": list(practice.tags or []),
@@ -344,7 +406,7 @@ async def edit(
     await index.index(db, practice.id, practice.title, _body(practice))
     await audit.record(db, actor, "practice.edited", "practice", practice.id, fields=changed)
     await publish(db, practice)
-    return await view(db, actor, practice.id)
+    return await view(db, actor, practice.id, threshold=settings.privacy.small_number_threshold)
 
 
 async def withdraw(db: AsyncSession, actor: Actor, practice_id: int) -> PracticeView:
@@ -358,6 +420,62 @@ async def withdraw(db: AsyncSession, actor: Actor, practice_id: int) -> Practice
     await audit.record(db, actor, "practice.withdrawn", "practice", practice.id)
     await publish(db, practice)
     return await view(db, actor, practice.id)
+
+
+async def hide(db: AsyncSession, actor: Actor, practice_id: int, reason: str) -> Moderated:
+    """A moderator hides the practice's text with a reason (see the module's docstring)."""
+    require(actor, MODERATE)
+    practice = await _practice(db, actor, practice_id)
+    if practice.state == "draft":  # a moderator's own draft: not shared, nothing to hide
+        raise NotFound("errors.practice_not_found", number=practice_id)
+    clean_reason = clean_text(reason, field="reason", max_length=MAX_REASON)
+    if practice.hidden_at is not None:
+        raise Conflict("errors.practice_already_hidden", number=practice.id)
+    practice.hidden_at = datetime.now(UTC)
+    practice.hidden_reason = clean_reason
+    practice.hidden_by_id = actor.member_id if actor.member_id > 0 else None
+    await index.remove(db, practice.id)
+    await audit.record(db, actor, "practice.hidden", "practice", practice.id)
+    await publish(db, practice)
+    return Moderated(practice.id, await _tell_author(db, practice, "hidden"))
+
+
+async def restore(db: AsyncSession, actor: Actor, practice_id: int) -> Moderated:
+    """A moderator shows the practice's text again (and search finds it again)."""
+    require(actor, MODERATE)
+    practice = await _practice(db, actor, practice_id)
+    if practice.hidden_at is None:
+        raise Conflict("errors.practice_not_hidden", number=practice.id)
+    practice.hidden_at = practice.hidden_reason = practice.hidden_by_id = None
+    if practice.state == "shared":
+        await index.index(db, practice.id, practice.title, _body(practice))
+    await audit.record(db, actor, "practice.restored", "practice", practice.id)
+    await publish(db, practice)
+    return Moderated(practice.id, await _tell_author(db, practice, "restored"))
+
+
+async def _tell_author(db: AsyncSession, practice: Practice, action: str) -> bool:
+    """Schedule the private notice to the author; False when there is nobody to tell."""
+    import uuid
+
+    if practice.author_id is None or practice.anonymous:
+        return False
+    await scheduling.schedule(
+        db,
+        community_id=practice.community_id,
+        kind="practice.moderated",
+        key=f"practice:{practice.id}:{action}:{uuid.uuid4().hex}",
+        due_at=datetime.now(UTC),
+        # the reason goes with the notice (so it arrives even after a quick restore);
+        # finished jobs are purged after 30 days, and it never enters the audit trail
+        payload={
+            "practice_id": practice.id,
+            "action": action,
+            "reason": practice.hidden_reason or "",
+        },
+        grace=timedelta(days=2),
+    )
+    return True
 
 
 async def link_session(
@@ -385,7 +503,9 @@ async def link_session(
     return await view(db, actor, practice.id)
 
 
-async def for_session(db: AsyncSession, actor: Actor, session_id: int) -> list[PracticeView]:
+async def for_session(
+    db: AsyncSession, actor: Actor, session_id: int, *, threshold: int | None = None
+) -> list[PracticeView]:
     """Practices that refer to an intervisie session (it shows them back)."""
     ids = list(
         await db.scalars(
@@ -399,7 +519,7 @@ async def for_session(db: AsyncSession, actor: Actor, session_id: int) -> list[P
             )
         )
     )
-    return [await view(db, actor, i) for i in ids]
+    return [await view(db, actor, i, threshold=threshold) for i in ids]
 
 
 # --- search ------------------------------------------------------------------------------
@@ -420,9 +540,12 @@ async def search(
     filters: SearchFilters = SearchFilters(),
     page: int = 1,
     page_size: int = PAGE_SIZE,
+    *,
+    threshold: int | None = None,
 ) -> SearchPage:
     """Dutch full-text search (all words), filtered, ranked, paged. A query with no words
-    (only punctuation, operators or stop words) is refused before it reaches the engine."""
+    (only punctuation, operators or stop words) is refused before it reaches the engine.
+    Hidden practices are not found (see the module's docstring)."""
     require(actor, VIEW)
     if len(query) > 200:
         raise ValidationFailed("errors.too_long", field="query", max=200, length=len(query))
@@ -436,10 +559,13 @@ async def search(
         Practice.id.in_(ranked),
         Practice.community_id == actor.community_id,
         Practice.state == "shared",
+        Practice.hidden_at.is_(None),
     )
     if filters.site:
         site = await find_site(db, actor, filters.site)
         allowed = allowed.where(Practice.site_id == site.id)
+        if await _small_site(db, site.id, threshold):  # the filter would name the site
+            allowed = allowed.where(Practice.anonymous.is_(False))
     if filters.theme:
         allowed = allowed.where(Practice.theme == filters.theme)
     if filters.level:
@@ -455,11 +581,18 @@ async def search(
     pages = max(1, (len(ordered) + page_size - 1) // page_size)
     page = min(max(1, page), pages)
     chunk = ordered[(page - 1) * page_size : page * page_size]
-    return SearchPage([await view(db, actor, i) for i in chunk], page, pages, len(ordered))
+    return SearchPage(
+        [await view(db, actor, i, threshold=threshold) for i in chunk], page, pages, len(ordered)
+    )
 
 
 async def similar(
-    db: AsyncSession, actor: Actor, practice_id: int, limit: int = 3
+    db: AsyncSession,
+    actor: Actor,
+    practice_id: int,
+    limit: int = 3,
+    *,
+    threshold: int | None = None,
 ) -> list[PracticeView]:
     """ "Vergelijkbare praktijken": shared practices from other sites that share words with
     this one's title and tags."""
@@ -477,6 +610,7 @@ async def similar(
             select(Practice).where(
                 Practice.id.in_(candidates),
                 Practice.state == "shared",
+                Practice.hidden_at.is_(None),
                 Practice.community_id == practice.community_id,
             )
         )
@@ -486,7 +620,7 @@ async def similar(
         other = rows.get(pid)
         if other is None or (practice.site_id and other.site_id == practice.site_id):
             continue
-        out.append(await view(db, actor, pid))
+        out.append(await view(db, actor, pid, threshold=threshold))
         if len(out) >= limit:
             break
     return out
@@ -525,9 +659,11 @@ async def schedule_digest(db: AsyncSession, community_id: int, settings: Setting
 
 
 async def digest(
-    db: AsyncSession, community_id: int, since: datetime
-) -> dict[str, list[tuple[PracticeView, bool]]]:
-    """New and updated practices since `since`, per site: (practice, is_new)."""
+    db: AsyncSession, community_id: int, since: datetime, *, threshold: int | None = None
+) -> dict[str | None, list[tuple[PracticeView, bool]]]:
+    """New and updated practices since `since`, per site: (practice, is_new). The key is the
+    site's name, "" for no site, and None for "a pilot site" (a site too small to name next to
+    an anonymous practice)."""
     rows = list(
         await db.scalars(
             select(Practice)
@@ -539,19 +675,24 @@ async def digest(
             .order_by(Practice.updated_at)
         )
     )
-    out: dict[str, list[tuple[PracticeView, bool]]] = {}
+    out: dict[str | None, list[tuple[PracticeView, bool]]] = {}
     for practice in rows:
-        item = await view(db, None, practice.id)
+        item = await view(db, None, practice.id, threshold=threshold)
         is_new = practice.shared_at is not None and practice.shared_at >= since
-        out.setdefault(item.site or "", []).append((item, is_new))
-    return dict(sorted(out.items()))
+        out.setdefault(None if item.site_withheld else item.site or "", []).append((item, is_new))
+    return dict(sorted(out.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
 
 
 # --- export ------------------------------------------------------------------------------
 
 
 async def for_export(
-    db: AsyncSession, actor: Actor, *, site: str | None = None, theme: str | None = None
+    db: AsyncSession,
+    actor: Actor,
+    *,
+    site: str | None = None,
+    theme: str | None = None,
+    threshold: int | None = None,
 ) -> list[PracticeView]:
     require(actor, EXPORT)
     query = select(Practice.id).where(
@@ -560,9 +701,14 @@ async def for_export(
     if site:
         site_row = await find_site(db, actor, site)
         query = query.where(Practice.site_id == site_row.id)
+        if await _small_site(db, site_row.id, threshold):  # the filter would name the site
+            query = query.where(Practice.anonymous.is_(False))
     if theme:
         query = query.where(Practice.theme == theme)
-    return [await view(db, None, i) for i in await db.scalars(query.order_by(Practice.id))]
+    return [
+        await view(db, None, i, threshold=threshold)
+        for i in await db.scalars(query.order_by(Practice.id))
+    ]
 
 
 # --- data rights -------------------------------------------------------------------------
@@ -589,6 +735,16 @@ async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
                 "state": p.state,
                 **{f: getattr(p, f) for f in TEXT_FIELDS},
                 "tags": p.tags,
+                # your own text stays yours, also while a moderator hides it from others
+                "hidden_by_moderator": p.hidden_at is not None,
+                **(
+                    {
+                        "hidden_at": p.hidden_at.isoformat(timespec="seconds"),
+                        "hidden_reason": p.hidden_reason,
+                    }
+                    if p.hidden_at is not None
+                    else {}
+                ),
             }
             for p in practices
         ]
@@ -609,6 +765,9 @@ async def _delete_data(db: AsyncSession, member: Member) -> None:
         update(PracticeRevision)
         .where(PracticeRevision.editor_id == member.id)
         .values(editor_id=None)
+    )
+    await db.execute(  # a moderator who leaves: the practice stays hidden, without their name
+        update(Practice).where(Practice.hidden_by_id == member.id).values(hidden_by_id=None)
     )
 
 

@@ -1,6 +1,7 @@
 """Question banks for reflection rounds: `prompts/questions/*.yaml` plus a coordinator's own
-banks in `<content_dir>/questions/`. Every question carries its source. A malformed bank
-stops the program at start with the file and the line."""
+banks in `<content_dir>/questions/`. Every question carries its source; a bank may have a
+one-line intro in both languages. A malformed bank stops the program at start with the file
+and the line."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from leerbot.paths import PROMPTS_DIR
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 MAX_QUESTION = 300
+MAX_INTRO = 300
+MAX_SOURCE = 200
 
 
 class QuestionBankError(ValueError):
@@ -41,9 +44,15 @@ class Bank:
     source: str
     questions: tuple[Question, ...]
     path: Path
+    intro_nl: str | None = None
+    intro_en: str | None = None
 
     def title(self, locale: str) -> str:
         return self.title_en if locale == "en" else self.title_nl
+
+    def intro(self, locale: str) -> str | None:
+        """The bank's one-line introduction in this locale, or None when it has none."""
+        return self.intro_en if locale == "en" else self.intro_nl
 
 
 def _fail(path: Path, node: yaml.Node | None, message: str) -> QuestionBankError:
@@ -75,6 +84,25 @@ def _text(
     return value
 
 
+def _intro(path: Path, top: dict[str, yaml.Node]) -> tuple[str | None, str | None]:
+    """The optional `intro: {nl: ..., en: ...}`: both languages, one line each."""
+    node = top.get("intro")
+    if node is None:
+        return None, None
+    if not isinstance(node, yaml.MappingNode):
+        raise _fail(path, node, "'intro' must be a mapping with 'nl' and 'en'")
+    fields = _mapping(node)
+    texts = []
+    for key in ("nl", "en"):
+        if key not in fields:
+            raise _fail(path, node, f"'intro' needs both 'nl' and 'en' (missing '{key}')")
+        value = _text(path, node, fields, key, MAX_INTRO)
+        if "\n" in value:
+            raise _fail(path, fields[key], f"'intro' '{key}' must be one line")
+        texts.append(value)
+    return texts[0], texts[1]
+
+
 def load_bank(path: Path) -> Bank:
     try:
         root = yaml.compose(path.read_text(encoding="utf-8"))
@@ -89,7 +117,8 @@ def load_bank(path: Path) -> Bank:
     if not ID_PATTERN.match(bank_id):
         raise _fail(path, top["id"], "id may only use a-z, 0-9 and '-'")
     title = _mapping(top.get("title", root))
-    source = _text(path, root, top, "source", 200)
+    source = _text(path, root, top, "source", MAX_SOURCE)
+    intro_nl, intro_en = _intro(path, top)
     items = top.get("questions")
     if not isinstance(items, yaml.SequenceNode) or not items.value:
         raise _fail(path, items or root, "'questions' must be a non-empty list")
@@ -111,7 +140,7 @@ def load_bank(path: Path) -> Bank:
                 nl=_text(path, item, fields, "nl"),
                 en=_text(path, item, fields, "en"),
                 tags=tags,
-                source=_text(path, item, fields, "source", 200),
+                source=_text(path, item, fields, "source", MAX_SOURCE),
             )
         )
     return Bank(
@@ -121,6 +150,8 @@ def load_bank(path: Path) -> Bank:
         source=source,
         questions=tuple(questions),
         path=path,
+        intro_nl=intro_nl,
+        intro_en=intro_en,
     )
 
 

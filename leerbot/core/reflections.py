@@ -27,6 +27,7 @@ import csv
 import hashlib
 import io
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -37,13 +38,14 @@ from leerbot import scheduling
 from leerbot.config import Settings
 from leerbot.core import audit
 from leerbot.core.actor import Actor
-from leerbot.core.community import find_site
+from leerbot.core.community import find_site, name_key
 from leerbot.core.errors import NotFound, ValidationFailed
 from leerbot.core.permissions import Standing, register_rule, require
 from leerbot.core.questions import load_banks
 from leerbot.core.validation import clean_text
 from leerbot.db.models import (
     AnonymousAnswer,
+    Community,
     Member,
     NamedAnswer,
     ReflectionPause,
@@ -51,7 +53,9 @@ from leerbot.db.models import (
     ReflectionSchedule,
     RoundRecipient,
     SessionAttendance,
+    SessionOccurrence,
     SessionRsvp,
+    Site,
 )
 
 MANAGE_ROUNDS = "reflections.manage"
@@ -66,6 +70,9 @@ AUDIENCES = ("everyone", "role", "site", "session")
 DELIVERIES = ("dm", "thread")
 ANONYMITY = ("named", "anonymous", "choice")
 AUDIENCE_ROLES = ("ervaringsdeskundige", "professional", "moderator", "coordinator")
+SUMMARY_TO = ("audience", "moderators")
+OWN_QUESTION = "eigen vraag"
+SMALL_NUMBER_DEFAULT = 5
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,10 @@ class RoundView:
     my_status: str | None
     channel_id: str | None
     thread_id: str | None
+    summary_to: str = "audience"
+    review_state: str | None = None
+    published_channel_id: str | None = None
+    published_message_id: str | None = None
 
     @property
     def parts(self) -> int:
@@ -104,14 +115,41 @@ class AnswerResult:
     next_part: int | None = None
 
 
+@dataclass(frozen=True)
+class SummaryPlace:
+    """Where a round's summary may be published: the place its audience already meets.
+    `channel_id` None: there is no such place (yet), so the summary stays with the
+    moderators."""
+
+    kind: str  # announcements | thread | site | role | session | moderators
+    channel_id: str | None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class SummaryAnswer:
+    number: int
+    """Stable for a closed round: the moderators remove an answer by this number."""
+    ref: str
+    text: str
+    name: str | None
+    removed: bool = False
+
+
 @dataclass
 class Summary:
     round: RoundView
     answered: int
     withheld: bool
-    per_question: list[tuple[dict[str, str], list[tuple[str, str | None]]]] = field(
-        default_factory=list
-    )
+    per_question: list[tuple[dict[str, str], list[SummaryAnswer]]] = field(default_factory=list)
+    anonymous_held_back: int = 0
+    """Members' choice: this many chose anonymous, fewer than the threshold: not shown."""
+    removed: int = 0
+    place: SummaryPlace | None = None
+
+    def shown(self) -> list[tuple[dict[str, str], list[SummaryAnswer]]]:
+        """What readers of the published summary and exports see: removed answers left out."""
+        return [(q, [a for a in answers if not a.removed]) for q, answers in self.per_question]
 
 
 def _hash(token: str) -> str:
@@ -165,6 +203,10 @@ async def view(db: AsyncSession, actor: Actor | None, round_id: int) -> RoundVie
         my_status=mine,
         channel_id=item.channel_id,
         thread_id=item.thread_id,
+        summary_to=item.summary_to,
+        review_state=item.review_state,
+        published_channel_id=item.published_channel_id,
+        published_message_id=item.published_message_id,
     )
 
 
@@ -189,12 +231,18 @@ def resolve_questions(
             )
         for question in [by_id[q] for q in wanted] or list(banks[bank].questions):
             chosen.append(
-                {"id": question.id, "nl": question.nl, "en": question.en, "source": question.source}
+                {
+                    "id": question.id,
+                    "nl": question.nl,
+                    "en": question.en,
+                    "source": question.source,
+                    "bank": bank,
+                }
             )
     for n, text in enumerate(typed, 1):
         clean = clean_text(text, field="question", max_length=300, required=False)
         if clean:
-            chosen.append({"id": f"eigen-{n}", "nl": clean, "en": clean, "source": "eigen vraag"})
+            chosen.append({"id": f"eigen-{n}", "nl": clean, "en": clean, "source": OWN_QUESTION})
     if not chosen:
         raise ValidationFailed("errors.round_no_questions")
     if len(chosen) > MAX_QUESTIONS:
@@ -258,8 +306,14 @@ async def start(
     min_answers: int | None = None,
     channel_id: str | None = None,
     schedule_id: int | None = None,
+    summary_to: str = "audience",
+    require_place: bool = True,
     now: datetime | None = None,
 ) -> RoundView:
+    """Start a round. Anonymous and member's-choice rounds can never have a minimum below
+    the small-number threshold. The summary goes to the audience's own place after review
+    (`summary_to="audience"`; refused when there is no such place and `require_place`), or
+    stays with the moderators."""
     require(actor, MANAGE_ROUNDS)
     clean_title = clean_text(title, field="title", max_length=100)
     assert clean_title is not None
@@ -269,9 +323,16 @@ async def start(
         raise ValidationFailed("errors.bad_choice", field="anonymity", choices=", ".join(ANONYMITY))
     if not 1 <= window_days <= 60:
         raise ValidationFailed("errors.out_of_range", field="window", min=1, max=60)
-    threshold = min_answers if min_answers is not None else settings.privacy.small_number_threshold
+    floor = settings.privacy.small_number_threshold
+    threshold = min_answers if min_answers is not None else floor
     if not 1 <= threshold <= 100:
         raise ValidationFailed("errors.out_of_range", field="minimum", min=1, max=100)
+    if anonymity != "named" and threshold < floor:
+        raise ValidationFailed(
+            "errors.round_minimum_below_floor", minimum=threshold, floor=floor, mode=anonymity
+        )
+    if summary_to not in SUMMARY_TO:
+        raise ValidationFailed("errors.bad_choice", field="summary", choices=", ".join(SUMMARY_TO))
     if delivery == "thread" and not channel_id:
         raise ValidationFailed("errors.round_needs_channel")
     if not questions:
@@ -292,9 +353,14 @@ async def start(
         status="open",
         channel_id=channel_id,
         recurring_id=schedule_id,
-        created_by_id=actor.member_id,
+        created_by_id=actor.member_id or None,
         summary_posted=False,
+        summary_to=summary_to,
     )
+    if summary_to == "audience" and require_place and delivery != "thread":
+        place = await summary_place(db, item)
+        if place.channel_id is None:
+            raise ValidationFailed(f"errors.round_no_place_{place.kind}", name=place.name or "")
     db.add(item)
     await db.flush()
     db.add_all(
@@ -394,15 +460,19 @@ async def answer(
     anonymous: bool | None = None,
     token: str | None = None,
     part: int = 1,
+    confirmed: bool = False,
     now: datetime | None = None,
 ) -> AnswerResult:
     """Store (or change) answers. Anonymous answers come back with a token the caller must
-    hand to the member only (in the custom id of their own buttons), never store or log."""
+    hand to the member only (in the custom id of their own buttons), never store or log.
+    Text is stored only once the member `confirmed` that nobody can be recognised in it."""
     require(actor, ANSWER_ROUNDS)
     item = await _round(db, actor, round_id)
     _open(item, now)
     recipient = await _recipient(db, actor, item)
     answers = _clean_answers(item, values)
+    if any(answers.values()) and not confirmed:
+        raise ValidationFailed("errors.answer_not_confirmed")
     if part == 1 and not token and not any(answers.values()):
         raise ValidationFailed("errors.answer_empty")
     is_anonymous = {"named": False, "anonymous": True}.get(item.anonymity, bool(anonymous))
@@ -562,19 +632,45 @@ async def is_paused(db: AsyncSession, member_id: int) -> bool:
 # --- closing and summaries ---------------------------------------------------------------
 
 
-async def close(db: AsyncSession, round_id: int, now: datetime | None = None) -> RoundView:
+async def close(
+    db: AsyncSession, round_id: int, settings: Settings | None = None, now: datetime | None = None
+) -> RoundView:
+    """Close the round. The summary becomes a draft for the moderators (review_state
+    pending), or is withheld when fewer than the minimum answered; nothing is published.
+    With `reflections.auto_publish` the draft is published after the review period unless
+    a moderator decided first."""
     item = await _round(db, None, round_id)
     if item.status == "open":
         item.status = "closed"
         if item.closes_at > _now(now):
             item.closes_at = _now(now)
         await scheduling.cancel(db, f"round:{item.id}:reminder")
+    if item.review_state is None:
+        answered = await db.scalar(
+            select(func.count(RoundRecipient.id)).where(
+                RoundRecipient.round_id == item.id, RoundRecipient.status == "answered"
+            )
+        )
+        if int(answered or 0) < item.min_answers:
+            item.review_state = "withheld"
+        else:
+            item.review_state = "pending"
+            if settings is not None and settings.reflections.auto_publish:
+                await scheduling.schedule(
+                    db,
+                    community_id=item.community_id,
+                    kind="round.auto_publish",
+                    key=f"round:{item.id}:auto-publish",
+                    due_at=_now(now) + timedelta(hours=settings.reflections.review_hours),
+                    payload={"round_id": item.id},
+                    grace=timedelta(days=30),
+                )
     await db.flush()
     return await view(db, None, item.id)
 
 
 async def close_now(db: AsyncSession, actor: Actor, round_id: int) -> RoundView:
-    """A moderator ends a round early; the summary follows as at the deadline."""
+    """A moderator ends a round early; the draft follows as at the deadline."""
     require(actor, MANAGE_ROUNDS)
     item = await _round(db, actor, round_id)
     if item.status != "open":
@@ -594,55 +690,329 @@ async def close_now(db: AsyncSession, actor: Actor, round_id: int) -> RoundView:
     return await view(db, actor, item.id)
 
 
-async def summary(db: AsyncSession, round_id: int) -> Summary:
-    """Answers per question (names only for named answers); withheld below the minimum."""
-    item_view = await view(db, None, round_id)
-    answered = item_view.answered
-    if answered < item_view.min_answers:
-        return Summary(item_view, answered, withheld=True)
-    named = (
-        await db.execute(
-            select(NamedAnswer.question_id, NamedAnswer.text, Member.display_name)
+async def _answers(
+    db: AsyncSession, item: ReflectionRound
+) -> tuple[list[tuple[int, str, str, str, bool]], list[tuple[str, str, str, str, bool]]]:
+    named = [
+        tuple(row)
+        for row in await db.execute(
+            select(
+                NamedAnswer.id,
+                NamedAnswer.question_id,
+                NamedAnswer.text,
+                Member.display_name,
+                NamedAnswer.removed,
+            )
             .join(Member, Member.id == NamedAnswer.member_id)
-            .where(NamedAnswer.round_id == round_id)
-            .order_by(Member.display_name, NamedAnswer.id)
+            .where(NamedAnswer.round_id == item.id)
+            .order_by(NamedAnswer.id)
         )
-    ).all()
-    anonymous = (
-        await db.execute(
-            select(AnonymousAnswer.question_id, AnonymousAnswer.text)
-            .where(AnonymousAnswer.round_id == round_id)
+    ]
+    anonymous = [
+        tuple(row)
+        for row in await db.execute(
+            select(
+                AnonymousAnswer.id,
+                AnonymousAnswer.question_id,
+                AnonymousAnswer.text,
+                AnonymousAnswer.token_hash,
+                AnonymousAnswer.removed,
+            )
+            .where(AnonymousAnswer.round_id == item.id)
             .order_by(AnonymousAnswer.id)  # random ids: no answering order
         )
-    ).all()
+    ]
+    return named, anonymous  # type: ignore[return-value]
+
+
+async def summary(db: AsyncSession, round_id: int, settings: Settings | None = None) -> Summary:
+    """Answers per question, numbered for the moderators' review (names only for named
+    answers). Nothing below the round's minimum. In the member's-choice mode, anonymous
+    answers are held back unless at least the small-number threshold of members chose
+    anonymous: otherwise "who answered" minus "who answered with a name" would point at
+    one or two people."""
+    item = await _round(db, None, round_id)
+    item_view = await view(db, None, round_id)
+    place = await summary_place(db, item)
+    answered = item_view.answered
+    if answered < item_view.min_answers:
+        return Summary(item_view, answered, withheld=True, place=place)
+    named, anonymous = await _answers(db, item)
+    floor = settings.privacy.small_number_threshold if settings else SMALL_NUMBER_DEFAULT
+    held_back = 0
+    if item.anonymity == "choice":
+        anonymous_people = len({token for _, _, _, token, _ in anonymous})
+        if anonymous_people and anonymous_people < floor:
+            held_back = anonymous_people
+            anonymous = []
     per_question = []
+    number = 0
+    removed = 0
     for question in item_view.questions:
-        items: list[tuple[str, str | None]] = [
-            (text, name) for qid, text, name in named if qid == question["id"]
-        ]
-        items += [(text, None) for qid, text in anonymous if qid == question["id"]]
+        items: list[SummaryAnswer] = []
+        for answer_id, qid, text, name, is_removed in named:
+            if qid == question["id"]:
+                number += 1
+                items.append(SummaryAnswer(number, f"n{answer_id}", text, name, is_removed))
+        for answer_id, qid, text, _token, is_removed in anonymous:
+            if qid == question["id"]:
+                number += 1
+                items.append(SummaryAnswer(number, f"a{answer_id}", text, None, is_removed))
+        removed += sum(1 for a in items if a.removed)
         per_question.append((question, items))
-    return Summary(item_view, answered, withheld=False, per_question=per_question)
+    return Summary(
+        item_view,
+        answered,
+        withheld=False,
+        per_question=per_question,
+        anonymous_held_back=held_back,
+        removed=removed,
+        place=place,
+    )
 
 
-async def summary_for(db: AsyncSession, actor: Actor, round_id: int) -> Summary:
+async def summary_for(
+    db: AsyncSession, actor: Actor, round_id: int, settings: Settings | None = None
+) -> Summary:
     require(actor, MANAGE_ROUNDS)
     await _round(db, actor, round_id)
-    return await summary(db, round_id)
+    return await summary(db, round_id, settings)
+
+
+# --- review: publish, remove an answer, keep with the moderators -------------------------
+
+
+async def summary_place(db: AsyncSession, item: ReflectionRound) -> SummaryPlace:
+    """Where the audience of this round already meets, and so where its summary may go."""
+    if item.summary_to == "moderators":
+        return SummaryPlace("moderators", None)
+    if item.delivery == "thread":
+        return SummaryPlace("thread", item.thread_id)
+    community = await db.get(Community, item.community_id)
+    assert community is not None
+    if item.audience_kind == "everyone":
+        return SummaryPlace("announcements", community.announcement_channel_id)
+    if item.audience_kind == "site":
+        site = await db.scalar(
+            select(Site).where(
+                Site.community_id == item.community_id,
+                Site.name_key == name_key(item.audience_value or ""),
+            )
+        )
+        if site is None:
+            site = await db.get(Site, _int_or_zero(item.audience_value))
+        if site is None or site.community_id != item.community_id:
+            return SummaryPlace("site", None, item.audience_value)
+        return SummaryPlace("site", site.channel_id, site.name)
+    if item.audience_kind == "role":
+        channel = (community.role_channels or {}).get(item.audience_value or "")
+        return SummaryPlace("role", channel, item.audience_value)
+    occurrence = await db.get(SessionOccurrence, _int_or_zero(item.audience_value))
+    if occurrence is None or occurrence.series.community_id != item.community_id:
+        return SummaryPlace("session", None)
+    return SummaryPlace("session", occurrence.thread_id, occurrence.series.title)
+
+
+def _int_or_zero(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+async def _reviewable(db: AsyncSession, actor: Actor | None, round_id: int) -> ReflectionRound:
+    if actor is not None:
+        require(actor, MANAGE_ROUNDS)
+    item = await _round(db, actor, round_id)
+    if item.status == "open" or item.review_state is None:
+        raise ValidationFailed("errors.summary_round_open")
+    if item.review_state == "withheld":
+        raise ValidationFailed("errors.summary_withheld", minimum=item.min_answers)
+    return item
+
+
+async def publish(
+    db: AsyncSession,
+    actor: Actor | None,
+    round_id: int,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Summary:
+    """A moderator (or, with auto_publish, the review period) publishes the reviewed
+    summary in its audience's place. The post itself is scheduled work (`round.publish`)."""
+    item = await _reviewable(db, actor, round_id)
+    if item.review_state == "published":
+        raise ValidationFailed("errors.summary_already_published")
+    place = await summary_place(db, item)
+    if place.channel_id is None:
+        raise ValidationFailed(f"errors.summary_no_place_{place.kind}")
+    item.review_state = "published"
+    item.reviewed_by_id = actor.member_id if actor and actor.member_id else None
+    item.reviewed_at = _now(now)
+    await scheduling.cancel(db, f"round:{item.id}:auto-publish")
+    await scheduling.schedule(
+        db,
+        community_id=item.community_id,
+        kind="round.publish",
+        key=f"round:{item.id}:publish",
+        due_at=_now(now),
+        payload={"round_id": item.id},
+        grace=timedelta(days=30),
+    )
+    if actor is not None:
+        await audit.record(db, actor, "round.summary_published", "reflection_round", item.id)
+    await db.flush()
+    return await summary(db, item.id, settings)
+
+
+async def keep_with_moderators(
+    db: AsyncSession, actor: Actor, round_id: int, now: datetime | None = None
+) -> RoundView:
+    """*Niet publiceren*: the summary stays with the moderators."""
+    item = await _reviewable(db, actor, round_id)
+    if item.review_state == "published":
+        raise ValidationFailed("errors.summary_already_published_keep")
+    if item.review_state == "kept":
+        raise ValidationFailed("errors.summary_already_kept")
+    item.review_state = "kept"
+    item.reviewed_by_id = actor.member_id
+    item.reviewed_at = _now(now)
+    await scheduling.cancel(db, f"round:{item.id}:auto-publish")
+    await audit.record(db, actor, "round.summary_kept", "reflection_round", item.id)
+    await db.flush()
+    return await view(db, actor, item.id)
+
+
+@dataclass(frozen=True)
+class Removal:
+    round: RoundView
+    number: int
+    question: dict[str, str]
+    author_id: int | None
+    """The named answer's author (told privately); None for an anonymous answer."""
+    published: bool
+
+
+async def remove_answer(
+    db: AsyncSession,
+    actor: Actor,
+    round_id: int,
+    number: int,
+    reason: str,
+    settings: Settings | None = None,
+) -> Removal:
+    """*Antwoord weghalen*: take one answer out of the summary and every export, before or
+    after publishing. The audit trail records that it happened, never the text or reason."""
+    item = await _reviewable(db, actor, round_id)
+    clean_reason = clean_text(reason, field="reason", max_length=300)
+    assert clean_reason is not None
+    data = await summary(db, item.id, settings)
+    found = next(
+        ((q, a) for q, answers in data.per_question for a in answers if a.number == number),
+        None,
+    )
+    if found is None:
+        raise NotFound("errors.answer_number_unknown", number=number)
+    question, answer = found
+    if answer.removed:
+        raise ValidationFailed("errors.answer_already_removed", number=number)
+    author_id = None
+    if answer.ref.startswith("n"):
+        row = await db.get(NamedAnswer, int(answer.ref[1:]))
+        assert row is not None
+        row.removed = True
+        author_id = row.member_id
+    else:
+        anonymous = await db.get(AnonymousAnswer, answer.ref[1:])
+        assert anonymous is not None
+        anonymous.removed = True
+        anonymous.text = ""  # nobody can claim it back: keep nothing
+    published = item.review_state == "published"
+    if published:
+        await scheduling.schedule(
+            db,
+            community_id=item.community_id,
+            kind="round.publish",
+            key=f"round:{item.id}:update:{answer.ref}",
+            due_at=datetime.now(UTC),
+            payload={"round_id": item.id},
+            grace=timedelta(days=30),
+        )
+    if author_id is not None:
+        await scheduling.schedule(
+            db,
+            community_id=item.community_id,
+            kind="round.answer_removed",
+            key=f"round:{item.id}:removed:{answer.ref}",
+            due_at=datetime.now(UTC),
+            payload={
+                "round_id": item.id,
+                "member_id": author_id,
+                "question_id": question["id"],
+                "reason": clean_reason,
+            },
+            grace=timedelta(days=7),
+        )
+    await audit.record(
+        db, actor, "round.answer_removed", "reflection_round", item.id, number=number
+    )
+    await db.flush()
+    return Removal(await view(db, actor, item.id), number, question, author_id, published)
+
+
+async def reviewers(db: AsyncSession, round_id: int) -> list[Member]:
+    """Who gets the draft: the moderator who started the round (or set up its schedule);
+    when they are gone, every moderator and coordinator the community has recorded. Any
+    moderator can open the draft with `/ronde samenvatting`."""
+    item = await _round(db, None, round_id)
+    starter = await db.get(Member, item.created_by_id) if item.created_by_id else None
+    if starter is not None:
+        return [starter]
+    return list(
+        await db.scalars(
+            select(Member)
+            .where(
+                Member.community_id == item.community_id,
+                (Member.is_moderator.is_(True)) | (Member.is_coordinator.is_(True)),
+            )
+            .order_by(Member.id)
+        )
+    )
+
+
+def sources(questions: Iterable[dict[str, str]]) -> list[str]:
+    """The sources of a round's questions, in order, each once (own questions left out)."""
+    seen: list[str] = []
+    for question in questions:
+        source = str(question.get("source") or "").strip()
+        if source and source != OWN_QUESTION and source not in seen:
+            seen.append(source)
+    return seen
 
 
 def export_csv(data: Summary, locale: str) -> bytes:
-    """One row per answer: round, question id, question, answer, name (empty if anonymous).
-    Below the minimum only the counts are exported."""
+    """One row per answer: round, question id, question, answer, name (empty if anonymous),
+    source. Removed answers are left out; below the minimum only the counts are exported."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["round", "question_id", "question", "answer", "name"])
+    writer.writerow(["round", "question_id", "question", "answer", "name", "source"])
     if data.withheld:
-        writer.writerow([data.round.title, "", "", f"{data.answered} answered (withheld)", ""])
+        writer.writerow([data.round.title, "", "", f"{data.answered} answered (withheld)", "", ""])
     for question, items in data.per_question:
         text = question["en"] if locale == "en" else question["nl"]
-        for answer_text, name in items:
-            writer.writerow([data.round.title, question["id"], text, answer_text, name or ""])
+        for answer in items:
+            if answer.removed:
+                continue
+            writer.writerow(
+                [
+                    data.round.title,
+                    question["id"],
+                    text,
+                    answer.text,
+                    answer.name or "",
+                    question.get("source") or "",
+                ]
+            )
     return out.getvalue().encode("utf-8")
 
 
@@ -780,15 +1150,19 @@ async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
             ReflectionRound.questions,
             NamedAnswer.question_id,
             NamedAnswer.text,
+            NamedAnswer.removed,
         )
         .join(ReflectionRound, ReflectionRound.id == NamedAnswer.round_id)
         .where(NamedAnswer.member_id == member.id)
         .order_by(NamedAnswer.id)
     )
     answers = []
-    for title, questions, question_id, text in rows:
+    for title, questions, question_id, text, removed in rows:
         question = next((q["nl"] for q in questions if q["id"] == question_id), question_id)
-        answers.append({"round": title, "question": question, "answer": text})
+        entry: dict[str, object] = {"round": title, "question": question, "answer": text}
+        if removed:
+            entry["taken_out_of_the_summary_by_a_moderator"] = True
+        answers.append(entry)
     asked = await db.execute(
         select(ReflectionRound.title, RoundRecipient.status)
         .join(ReflectionRound, ReflectionRound.id == RoundRecipient.round_id)
@@ -811,6 +1185,11 @@ async def _delete_data(db: AsyncSession, member: Member) -> None:
         await db.execute(
             update(model).where(model.created_by_id == member.id).values(created_by_id=None)  # type: ignore[attr-defined]
         )
+    await db.execute(
+        update(ReflectionRound)
+        .where(ReflectionRound.reviewed_by_id == member.id)
+        .values(reviewed_by_id=None)
+    )
 
 
 def _register_data_handler() -> None:

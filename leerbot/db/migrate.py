@@ -5,6 +5,8 @@ Migrations ship inside the package so that `pip install leerbot` is enough to up
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -73,13 +75,44 @@ def _downgrade(connection: Connection, revision: str) -> None:
     command.downgrade(cfg, revision)
 
 
+def _check_foreign_keys(connection: Connection) -> None:
+    """On SQLite, refuse to commit a migration that left a row pointing at nothing."""
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"migration left broken references: {broken[:5]}")
+
+
+@asynccontextmanager
+async def _migrating(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for migrations. On SQLite, changing a table in batch mode copies it and
+    drops the old one; with foreign keys on, that drop deletes (cascades to) every row that
+    refers to the table: supports, status steps, links, revisions. So foreign keys are off
+    while migrating (the pragma works only outside a transaction) and checked before commit,
+    and on again before the connection goes back to the pool (Alembic's advice for SQLite)."""
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            yield connection
+        finally:
+            if sqlite:
+                await connection.rollback()
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> SchemaState:
     """Apply all migrations up to `revision`; returns the state afterwards."""
-    async with engine.begin() as connection:
+    async with _migrating(engine) as connection, connection.begin():
         await connection.run_sync(_upgrade, revision)
+        await connection.run_sync(_check_foreign_keys)
     return await schema_state(engine)
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
-    async with engine.begin() as connection:
+    async with _migrating(engine) as connection, connection.begin():
         await connection.run_sync(_downgrade, revision)
+        await connection.run_sync(_check_foreign_keys)

@@ -9,11 +9,12 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from leerbot.core.agenda import STATUSES, AgendaReport
+from leerbot.core.agenda import STATUSES, AgendaReport, ReportPoint
 from leerbot.i18n import translate
 from leerbot.paths import PROMPTS_DIR
 
@@ -61,7 +62,33 @@ def _context(data: AgendaReport, locale: str) -> dict[str, object]:
     }
 
 
+def readable(data: AgendaReport, locale: str) -> AgendaReport:
+    """The report with "hidden by a moderator" where a point's text is hidden (the core
+    leaves it empty), in every list that names the point: one place for every format."""
+    hidden = {p.id for p in data.points if p.hidden}
+    if not hidden:
+        return data
+    title = translate(locale, "agenda.hidden.title")
+    text = translate(locale, "agenda.hidden.text")
+
+    def shown(point: ReportPoint) -> ReportPoint:
+        if not point.hidden:
+            return point
+        return replace(point, title=title, description=text, author="-")
+
+    return replace(
+        data,
+        points=[shown(p) for p in data.points],
+        top=[shown(p) for p in data.top],
+        changes=[
+            (day, number, title if number in hidden else name, old, new, reason)
+            for day, number, name, old, new, reason in data.changes
+        ],
+    )
+
+
 def render(data: AgendaReport, fmt: str, locale: str) -> bytes:
+    data = readable(data, locale)
     if fmt == "md":
         return _env().get_template("agenda.md.j2").render(**_context(data, locale)).encode()
     if fmt == "html":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 from leerbot.core.practices import TEXT_FIELDS, PracticeView
 from leerbot.exports.agenda import _env, _normalise_zip
@@ -14,9 +15,29 @@ FORMATS = ("md", "csv", "docx")
 CSV_COLUMNS = ("id", "title", "site", "theme", "level", "tags", "author", *TEXT_FIELDS, "shared_at")
 
 
+def readable(item: PracticeView, locale: str) -> PracticeView:
+    """The practice as the export shows it: "hidden by a moderator" instead of hidden text
+    (the core leaves it empty), and "a pilot site" for a site too small to name next to an
+    anonymous practice. One place for every format."""
+    if item.site_withheld:
+        item = replace(item, site=translate(locale, "practices.some_site"))
+    if item.hidden:
+        item = replace(
+            item,
+            title=translate(locale, "practices.hidden.title"),
+            fields={f: "" for f in TEXT_FIELDS}
+            | {"what_we_do": translate(locale, "practices.hidden.text", withdrawn=False)},
+            tags=(),
+            author="-",
+        )
+    return item
+
+
 def render(items: list[PracticeView], fmt: str, locale: str, title: str) -> bytes:
     def t(key: str, **params: object) -> str:
         return translate(locale, f"exports.practices.{key}", **params)
+
+    items = [readable(p, locale) for p in items]
 
     if fmt == "md":
         return (

@@ -1220,6 +1220,16 @@ class FakeDiscord:
         )
         return member
 
+    async def role_create(self, guild: Guild, name: str, **kwargs: Any) -> Role:
+        """A new role made in the server settings (GUILD_ROLE_CREATE, guilds intent)."""
+        role = self.add_role(guild, name, **kwargs)
+        await self._dispatch(
+            "GUILD_ROLE_CREATE",
+            {"guild_id": str(guild.id), "role": role.to_payload()},
+            intent=gw.GUILDS,
+        )
+        return role
+
     async def member_leave(self, member: Member) -> None:
         """A member leaves (GUILD_MEMBER_REMOVE)."""
         member.guild.members.pop(member.id, None)

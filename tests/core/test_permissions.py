@@ -36,10 +36,12 @@ EXPECTED: dict[str, tuple[bool, bool, bool]] = {
     agenda.VIEW: (True, True, True),
     agenda.MANAGE: (False, False, True),
     agenda.EXPORT: (False, False, True),
+    agenda.MODERATE: (False, True, True),
     practices.SHARE: (True, True, True),
     practices.VIEW: (True, True, True),
     practices.MANAGE: (False, False, True),
     practices.EXPORT: (False, False, True),
+    practices.MODERATE: (False, True, True),
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from leerbot.app import App
 from leerbot.core import reflections
 from leerbot.core.actor import Actor
+from leerbot.core.community import configure
 from leerbot.core.errors import ValidationFailed
 from leerbot.core.questions import QuestionBankError, load_bank
 from leerbot.db.models import Base, ScheduledJob
@@ -26,14 +27,15 @@ QUESTIONS = [
 
 
 async def start_round(app: App, anonymity: str, members: list[str], **kwargs: object) -> int:
-    moderator = await actor_for(app.sessionmaker, "Mo", moderator=True)
+    moderator = await actor_for(app.sessionmaker, "Mo", moderator=True, coordinator=True)
     for name in members:
         await actor_for(app.sessionmaker, name)
     async with app.sessionmaker() as db, db.begin():
+        await configure(db, moderator, announcement_channel_id="announcements")
         item = await reflections.start(
             db,
             moderator,
-            app.settings,
+            kwargs.pop("settings", app.settings),  # type: ignore[arg-type]
             title="Terugblik",
             questions=QUESTIONS,
             anonymity=anonymity,
@@ -45,8 +47,23 @@ async def start_round(app: App, anonymity: str, members: list[str], **kwargs: ob
 async def answer(
     app: App, actor: Actor, round_id: int, values: dict[str, str], **kwargs: object
 ) -> reflections.AnswerResult:
+    kwargs.setdefault("confirmed", True)  # the member pressed "nobody is recognisable"
     async with app.sessionmaker() as db, db.begin():
         return await reflections.answer(db, actor, round_id, values, **kwargs)  # type: ignore[arg-type]
+
+
+async def close_and_summarise(app: App, round_id: int) -> reflections.Summary:
+    async with app.sessionmaker() as db, db.begin():
+        await reflections.close(db, round_id, app.settings)
+        return await reflections.summary(db, round_id, app.settings)
+
+
+def shown(data: reflections.Summary) -> list[list[tuple[str, str | None]]]:
+    """What readers of the published summary see per question: (text, name)."""
+    return [[(a.text, a.name) for a in answers] for _, answers in data.shown()]
+
+
+FIVE = ["Anna", "Bram", "Cem", "Dewi", "Eef"]
 
 
 async def test_named_round_summary_shows_names(app: App) -> None:
@@ -54,16 +71,14 @@ async def test_named_round_summary_shows_names(app: App) -> None:
     for name, said in (("Anna", "Rust"), ("Bram", "Moed")):
         actor = await actor_for(app.sessionmaker, name)
         await answer(app, actor, round_id, {"q1": said})
-    async with app.sessionmaker() as db, db.begin():
-        await reflections.close(db, round_id)
-        data = await reflections.summary(db, round_id)
+    data = await close_and_summarise(app, round_id)
     assert not data.withheld and data.answered == 2
-    (_question, answers), _ = data.per_question
-    assert sorted(answers) == [("Moed", "Bram"), ("Rust", "Anna")]
+    assert data.round.review_state == "pending"  # a draft for the moderators, not published
+    assert sorted(shown(data)[0]) == [("Moed", "Bram"), ("Rust", "Anna")]
 
 
 async def test_anonymous_answers_carry_no_name_and_can_be_changed_by_token(app: App) -> None:
-    round_id = await start_round(app, "anonymous", ["Anna"], min_answers=1)
+    round_id = await start_round(app, "anonymous", FIVE)
     anna = await actor_for(app.sessionmaker, "Anna")
     first = await answer(app, anna, round_id, {"q1": "Eerste versie"})
     assert first.anonymous and first.token
@@ -71,32 +86,57 @@ async def test_anonymous_answers_carry_no_name_and_can_be_changed_by_token(app: 
         await answer(app, anna, round_id, {"q1": "Nog eens"})
     assert caught.value.key == "errors.already_answered"
     await answer(app, anna, round_id, {"q1": "Tweede versie", "q2": "Tijd"}, token=first.token)
-    async with app.sessionmaker() as db, db.begin():
-        await reflections.close(db, round_id)
-        data = await reflections.summary(db, round_id)
-    assert [a for _, a in data.per_question] == [[("Tweede versie", None)], [("Tijd", None)]]
+    for name in FIVE[1:]:
+        await answer(app, await actor_for(app.sessionmaker, name), round_id, {"q2": "Ja"})
+    data = await close_and_summarise(app, round_id)
+    assert ("Tweede versie", None) in shown(data)[0]
+    assert ("Eerste versie", None) not in shown(data)[0]
+    assert ("Tijd", None) in shown(data)[1] and all(name is None for _, name in shown(data)[1])
 
 
 async def test_members_choice_mixes_named_and_anonymous(app: App) -> None:
-    round_id = await start_round(app, "choice", ["Anna", "Bram"], min_answers=2)
-    anna = await actor_for(app.sessionmaker, "Anna")
-    bram = await actor_for(app.sessionmaker, "Bram")
-    await answer(app, anna, round_id, {"q1": "Met naam"}, anonymous=False)
-    await answer(app, bram, round_id, {"q1": "Zonder naam"}, anonymous=True)
-    async with app.sessionmaker() as db, db.begin():
-        await reflections.close(db, round_id)
-        data = await reflections.summary(db, round_id)
-    assert sorted(data.per_question[0][1], key=str) == [("Met naam", "Anna"), ("Zonder naam", None)]
+    round_id = await start_round(app, "choice", FIVE)
+    for name in FIVE:
+        actor = await actor_for(app.sessionmaker, name)
+        await answer(app, actor, round_id, {"q1": f"Zonder naam {name}"}, anonymous=True)
+    data = await close_and_summarise(app, round_id)
+    assert data.anonymous_held_back == 0
+    assert sorted(shown(data)[0]) == sorted((f"Zonder naam {n}", None) for n in FIVE)
+
+
+async def test_members_choice_holds_back_anonymous_answers_when_few_chose_anonymous(
+    app: App,
+) -> None:
+    """Four answer with their name, one without: showing that one answer would point at
+    the one member who answered but is not among the names."""
+    round_id = await start_round(app, "choice", FIVE)
+    for name in FIVE[:4]:
+        actor = await actor_for(app.sessionmaker, name)
+        await answer(app, actor, round_id, {"q1": f"Met naam {name}"}, anonymous=False)
+    eef = await actor_for(app.sessionmaker, "Eef")
+    await answer(app, eef, round_id, {"q1": "Dit is van Eef"}, anonymous=True)
+    data = await close_and_summarise(app, round_id)
+    assert not data.withheld and data.answered == 5
+    assert data.anonymous_held_back == 1
+    texts = [t for answers in shown(data) for t, _ in answers]
+    assert "Dit is van Eef" not in texts and "Met naam Anna" in texts
+    async with app.sessionmaker() as db:
+        csv_text = reflections.export_csv(await reflections.summary(db, round_id), "nl")
+    assert b"Dit is van Eef" not in csv_text
 
 
 async def test_summary_is_withheld_below_the_minimum(app: App) -> None:
     round_id = await start_round(app, "named", ["Anna", "Bram"], min_answers=3)
     anna = await actor_for(app.sessionmaker, "Anna")
     await answer(app, anna, round_id, {"q1": "Alleen ik"})
-    async with app.sessionmaker() as db, db.begin():
-        await reflections.close(db, round_id)
-        data = await reflections.summary(db, round_id)
+    data = await close_and_summarise(app, round_id)
     assert data.withheld and data.answered == 1 and data.per_question == []
+    assert data.round.review_state == "withheld"
+    moderator = await actor_for(app.sessionmaker, "Mo", moderator=True)
+    with pytest.raises(ValidationFailed) as caught:
+        async with app.sessionmaker() as db, db.begin():
+            await reflections.publish(db, moderator, round_id, app.settings)
+    assert caught.value.key == "errors.summary_withheld"
 
 
 async def test_bad_answers_and_late_answers_change_nothing(app: App) -> None:
@@ -196,7 +236,7 @@ async def test_anonymity_dump_links_no_answer_to_anyone(
     """Run a whole anonymous round, then dump every table and every log line: no row and no
     line holds both an answer and anything that identifies its author."""
     caplog.set_level(logging.DEBUG)
-    round_id = await start_round(app, "anonymous", ["Anna", "Bram", "Cem"], min_answers=2)
+    round_id = await start_round(app, "anonymous", ["Anna", "Bram", "Cem"], min_answers=5)
     platform = RecordingPlatform()
     await run_due(app.make_scheduler(platform))
     secret_texts = {"Anna": "Geheim-van-Anna-7f3", "Bram": "Geheim-van-Bram-c21"}
@@ -207,7 +247,7 @@ async def test_anonymity_dump_links_no_answer_to_anyone(
         tokens[name] = result.token
         await answer(app, actor, round_id, {"q1": said + "-v2"}, token=result.token)
     async with app.sessionmaker() as db, db.begin():
-        await reflections.close(db, round_id)
+        await reflections.close(db, round_id, app.settings)
     rows: list[str] = []
     async with app.engine.connect() as conn:
         for table in Base.metadata.sorted_tables:

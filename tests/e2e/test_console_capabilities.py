@@ -27,9 +27,10 @@ SCRIPT = """\
 /sessie bekijken sessie:1
 1
 .als Mo moderator
-/ronde start titel:Terugblik vraag1:"Wat neem je mee?" vraag2:"Wat heb je nodig?" anoniem:anonymous minimum:1
+/ronde start titel:Terugblik vraag1:"Wat neem je mee?" vraag2:"Wat heb je nodig?" anoniem:anonymous
 .als Sanne ervaringsdeskundige
 /ronde beantwoorden ronde:1
+1
 Rust en ruimte
 Meer tijd
 .als Sanne ervaringsdeskundige
@@ -62,8 +63,9 @@ training, herstel
 
 
 def test_all_capabilities_in_one_console_script(database_url: str, tmp_path: Path) -> None:
-    result = run_console(database_url, SCRIPT, "--as", "Co", "--role", "coordinator",
-                         "--no-demo", cwd=tmp_path)
+    result = run_console(
+        database_url, SCRIPT, "--as", "Co", "--role", "coordinator", "--no-demo", cwd=tmp_path
+    )
     out = result.stdout
     assert result.returncode == 0, out[-3000:] + result.stderr
     # Intervisie: two places, the third member waits.
@@ -77,8 +79,13 @@ def test_all_capabilities_in_one_console_script(database_url: str, tmp_path: Pat
     # Agenda: proposed, supported, status with reason, exported by the coordinator.
     assert "Je punt staat op de agenda als #1" in out
     assert "Je steunt nu Intervisie in elk team" in out
-    rows = list(csv.DictReader(io.StringIO(
-        next((tmp_path / "files").glob("ontwikkelagenda-*.csv")).read_text(encoding="utf-8"))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                next((tmp_path / "files").glob("ontwikkelagenda-*.csv")).read_text(encoding="utf-8")
+            )
+        )
+    )
     assert rows[0]["title"] == "Intervisie in elk team" and rows[0]["support"] == "1"
     assert rows[0]["status"] == "besproken"
     # Practice log: shared after the client check, found by a stemmed search, exported.
@@ -86,4 +93,3 @@ def test_all_capabilities_in_one_console_script(database_url: str, tmp_path: Pat
     assert "Trainingen voor nieuwe collega's" in out.split("/praktijk zoek vraag:training")[1]
     exported = (tmp_path / "files" / "praktijken.md").read_text(encoding="utf-8")
     assert "Trainingen voor nieuwe collega's" in exported and "Subsidie van de gemeente" in exported
-

@@ -1081,6 +1081,8 @@ async def test_a_practice_with_every_field_full_still_fits_on_discord(world: Wor
     found = await search(world, vraag="ervaringsdeskundigen")
     assert f"**#{number}**" in seen(found)
     fake.assert_no_violations()
+
+
 async def test_the_posted_cards_show_their_links(world: World) -> None:
     """The card in the practices channel (with the thread for questions) and the agenda
     point's card in the agenda channel are updated when they are linked."""

@@ -34,6 +34,7 @@ INVITE = ("Reflectieronde: ", "Reflection round: ")
 HOUSE_RULES = "Geef geen ongevraagd advies."
 SAVED_NAMED = "Dank je wel! Je antwoord voor {} is bewaard."
 SAVED_ANONYMOUS = "Dank je wel! Je anonieme antwoord voor {} is bewaard."
+CONFIRM = "Niemand is herkenbaar: naar de vragen"
 
 
 # --- what members see --------------------------------------------------------------------
@@ -89,6 +90,8 @@ def answers_in(summary: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     current: list[str] = []
     for line in summary.splitlines():
+        if line.startswith(("**Bronnen**", "**Sources**")):
+            break  # the list of sources at the end
         if line.startswith("## "):
             current = found.setdefault(line[3:], [])
         elif line.startswith("- "):
@@ -125,9 +128,17 @@ def check_clean(world: World) -> None:
     assert not store._views and not store._modals and not store._synced_message_views
 
 
+SMALL = 2
+"""These rounds run in a server of four: the small-number threshold is 2 here (the default,
+5, is tested in test_discord_safety.py and tests/core/test_round_review.py)."""
+
+
 @pytest.fixture
 async def world(settings: Settings) -> AsyncIterator[World]:
-    async with discord_world(settings, scheduler=True) as opened:
+    small = settings.model_copy(
+        update={"privacy": settings.privacy.model_copy(update={"small_number_threshold": SMALL})}
+    )
+    async with discord_world(small, scheduler=True) as opened:
         await setup_community(opened)
         yield opened
         check_clean(opened)
@@ -159,17 +170,48 @@ async def make_due(world: World, key: str) -> None:
         assert moved.rowcount == 1, key  # type: ignore[attr-defined]
 
 
-async def pass_deadline(world: World, round_id: int = 1) -> Message | None:
-    """The round's deadline passes; returns the summary posted, if any."""
+async def pass_deadline(world: World, round_id: int = 1, *, publish: bool = True) -> Message | None:
+    """The round's deadline passes: the moderator who started it gets the draft; with
+    `publish` they press *Publiceren*. Returns the summary posted, if any."""
     before = len(summaries(world))
+    drafts = len(drafts_for(world, world.admin))
     await make_due(world, f"round:{round_id}:close")
     assert world.app.scheduler is not None
     await run_due(world.app.scheduler)
+    if publish:
+        draft = await world.fake.wait_until(
+            lambda: drafts_for(world, world.admin)[drafts:], what="the draft for the moderator"
+        )
+        if "Publiceren" in labels(draft[-1]):
+            await publish_draft(world, draft[-1])
     after = summaries(world)
     return after[-1] if len(after) > before else None
 
 
-ENGLISH = {"Beantwoorden": "Answer", "Overslaan": "Skip", "Pauzeer mij": "Pause me"}
+def drafts_for(world: World, member: Member) -> list[Message]:
+    return titled(world.fake.dms(member), ("Concept: ", "Draft: "))
+
+
+async def publish_draft(world: World, draft: Message | Seen) -> Seen:
+    before = len(summaries(world))
+    published = await world.fake.click(draft, "Publiceren", by=world.admin.user)
+    assert "wordt nu gepubliceerd" in seen(published), seen(published)
+    await world.fake.wait_until(lambda: len(summaries(world)) > before, what="the summary")
+    return published
+
+
+ENGLISH = {
+    "Beantwoorden": "Answer",
+    "Overslaan": "Skip",
+    "Pauzeer mij": "Pause me",
+    CONFIRM: "Nobody is recognisable: to the questions",
+    "Met mijn naam": "Nobody is recognisable: with my name",
+    "Anoniem": "Nobody is recognisable: without a name",
+}
+NL_CHOICE = {
+    "Met mijn naam": "Niemand is herkenbaar: met mijn naam",
+    "Anoniem": "Niemand is herkenbaar: zonder naam",
+}
 
 
 def button(member: Member, dutch: str) -> str:
@@ -177,17 +219,45 @@ def button(member: Member, dutch: str) -> str:
     return ENGLISH.get(dutch, dutch) if member.user.locale.startswith("en") else dutch
 
 
+async def open_form(
+    world: World, message: Message | Seen, member: Member, *, mode: str | None = None
+) -> Seen:
+    """*Beantwoorden*, then the recognisability check (with help lines), whose button —
+    one, or *met mijn naam* / *anoniem* in a member's-choice round — opens the form."""
+    check = await world.fake.click(message, button(member, "Beantwoorden"), by=member.user)
+    assert check.modal is None, "the check comes before the form"
+    text = seen(check)
+    assert "113" in text and "112" in text, "help lines with the check"
+    if mode is None:
+        assert labels(check) == [button(member, CONFIRM)], labels(check)
+        return await world.fake.click(check, button(member, CONFIRM))
+    assert len(labels(check)) == 2, labels(check)
+    choice = mode if mode.startswith(("Niemand", "Nobody")) else button(member, mode)
+    if member.user.locale.startswith("nl"):
+        choice = NL_CHOICE.get(mode, choice)
+    return await world.fake.click(check, choice)
+
+
+async def confirm(world: World, check: Seen, member: Member) -> Seen:
+    """Press the one button of the recognisability check: the form opens."""
+    assert check.modal is None and labels(check) == [button(member, CONFIRM)], seen(check)
+    return await world.fake.click(check, button(member, CONFIRM))
+
+
+async def form_by_command(world: World, member: Member, round_id: int = 1) -> Seen:
+    """`/ronde beantwoorden`: the check, then the form."""
+    check = await world.fake.slash(member, "ronde beantwoorden", ronde=round_id)
+    return await confirm(world, check, member)
+
+
 async def answer_in_dm(
     world: World, member: Member, values: dict[str, str], *, mode: str | None = None
 ) -> Seen:
-    """Open the invitation in the DM, (choose named or anonymous: `mode` is the button's
-    label in the member's language,) and fill in the form."""
+    """Open the invitation in the DM, pass the check (choosing named or anonymous in a
+    member's-choice round: `mode` is "Met mijn naam" or "Anoniem"), and fill in the form."""
     invitation = await invitation_for(world, member)
-    opened = await world.fake.click(invitation, button(member, "Beantwoorden"), by=member.user)
-    if mode is not None:
-        assert opened.modal is None and len(labels(opened)) == 2, seen(opened)
-        opened = await world.fake.click(opened, mode)
-    return await world.fake.submit_modal(opened, values)
+    form = await open_form(world, invitation, member, mode=mode)
+    return await world.fake.submit_modal(form, values)
 
 
 # --- named, anonymous, member's choice -----------------------------------------------------
@@ -208,17 +278,23 @@ async def test_a_named_round_from_invitation_to_summary(world: World) -> None:
     invitation = await invitation_for(world, world.sanne)
     (embed,) = invitation.embeds
     assert embed["title"] == "Reflectieronde: Terugblik"
-    assert "Je antwoorden staan met je naam in de samenvatting." in embed["description"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert [(f["name"], f["value"]) for f in embed["fields"]][:2] == [
         ("Vraag 1", "Wat neem je mee uit deze maand?"),
         ("Vraag 2", "Wat heb je nodig van de groep?"),
     ]
-    assert embed["fields"][2]["name"] == "Huisregels"
-    assert HOUSE_RULES in embed["fields"][2]["value"]
+    who = fields["Wie leest je antwoord?"]
+    assert "Een moderator leest de samenvatting eerst." in who
+    assert "in het kanaal voor aankondigingen. Iedereen in deze community kan die lezen." in who
+    assert "Je antwoord komt met je naam in de samenvatting." in who
+    assert "minstens 2 mensen antwoorden" in who
+    assert fields["Samenvatting"] == f"<#{world.announcements.id}>"
+    assert HOUSE_RULES in fields["Huisregels"]
+    assert "113" in fields["Hulp nodig?"] and "112" in fields["Hulp nodig?"]
     assert labels(invitation) == ["Beantwoorden", "Overslaan", "Pauzeer mij"]
     assert invitation.allowed_mentions == {"parse": []}
 
-    form = await fake.click(invitation, "Beantwoorden", by=world.sanne.user)
+    form = await open_form(world, invitation, world.sanne)
     assert form.modal is not None and form.modal.title == "Reflectie (deel 1 van 1)"
     fields = modal_fields(form)
     assert [f["label"] for f in fields] == [
@@ -232,6 +308,7 @@ async def test_a_named_round_from_invitation_to_summary(world: World) -> None:
     assert SAVED_NAMED.format("Terugblik") in seen(saved)
     assert saved.ephemeral
     assert labels(saved) == ["Antwoord aanpassen", "Antwoord verwijderen"]
+    assert "113" in seen(saved), "help lines with the confirmation"
 
     saved = await answer_in_dm(
         world, world.kees, {"Wat heb je nodig van de groep?": "Dat we elkaar laten uitpraten."}
@@ -245,8 +322,16 @@ async def test_a_named_round_from_invitation_to_summary(world: World) -> None:
     assert "**#1** Terugblik · open tot" in seen(listed)
     assert "je hebt geantwoord" in seen(listed)
 
-    posted = await pass_deadline(world)
-    assert posted is not None, "the summary is posted when the round closes"
+    posted = await pass_deadline(world, publish=False)
+    assert posted is None, "nothing is posted before a moderator publishes"
+    (draft,) = drafts_for(world, world.admin)
+    assert "Nog niets is gedeeld: alleen moderatoren zien dit." in seen(draft)
+    assert "[1] Meer rust. — Sanne" in seen(draft)
+    assert labels(draft) == ["Publiceren", "Antwoord weghalen", "Niet publiceren"]
+    for member in (world.sanne, world.kees):
+        assert not drafts_for(world, member)
+    await publish_draft(world, draft)
+    (posted,) = summaries(world)
     summary = posted.content
     assert summary.startswith("# Samenvatting: Terugblik")
     assert "2 van de 4 leden hebben geantwoord." in summary
@@ -257,7 +342,10 @@ async def test_a_named_round_from_invitation_to_summary(world: World) -> None:
     assert posted.allowed_mentions == {"parse": []}
 
     again = await fake.slash(world.admin, "ronde samenvatting", ronde=1)
-    assert answers_in(seen(again)) == answers_in(summary)
+    assert "Gepubliceerd." in seen(again) and "[2] Dat we elkaar laten uitpraten." in seen(again)
+    assert labels(again) == ["Antwoord weghalen"]
+    twice = await fake.click(draft, "Publiceren", by=world.admin.user)
+    assert "Deze samenvatting is al gepubliceerd." in seen(twice)
     listed = await fake.slash(world.sanne, "ronde lijst")
     assert "**#1** Terugblik · gesloten" in seen(listed)
     assert len(summaries(world)) == 1
@@ -267,7 +355,10 @@ async def test_an_anonymous_round_from_invitation_to_summary(world: World) -> No
     fake = world.fake
     await start_round(world, vraag1="Wat gaf je energie?", anoniem="anonymous", minimum=2)
     invitation = await invitation_for(world, world.sanne)
-    assert "Je antwoorden zijn anoniem: niemand kan zien wat jij schreef" in seen(invitation)
+    who = seen(invitation)
+    assert "Je antwoord komt zonder je naam in de samenvatting. Wie de samenvatting leest, " in who
+    assert "Niemand kan zien dat ze van jou zijn, ook de moderatoren niet." in who
+    assert "niemand kan zien wat jij schreef" not in who  # the old, untrue promise
 
     saved = await answer_in_dm(world, world.sanne, {"Wat gaf je energie?": "De wandeling."})
     assert SAVED_ANONYMOUS.format("Terugblik") in seen(saved)
@@ -296,39 +387,70 @@ async def test_a_members_choice_round_shows_names_only_for_named_answers(world: 
     fake = world.fake
     await start_round(world, vraag1="Wat heb je geleerd?", minimum=2)  # anoniem: lid kiest
     invitation = await invitation_for(world, world.sanne)
-    assert "Je kiest zelf: met je naam of anoniem." in seen(invitation)
+    assert "Je kiest zelf: met je naam, of zonder naam." in seen(invitation)
+    assert "alleen in de samenvatting als minstens 2 mensen zonder naam antwoorden" in seen(
+        invitation
+    )
 
     choose = await fake.click(invitation, "Beantwoorden", by=world.sanne.user)
-    assert "Hoe wil je antwoorden? Anoniem betekent: niemand kan jouw antwoord aan jou " in seen(
-        choose
+    assert (
+        "Anoniem: je woorden staan in de samenvatting, maar niemand kan zien dat ze van "
+        in seen(choose)
     )
-    assert labels(choose) == ["Met mijn naam", "Anoniem"]
-    form = await fake.click(choose, "Met mijn naam")
+    assert labels(choose) == [
+        "Niemand is herkenbaar: met mijn naam",
+        "Niemand is herkenbaar: zonder naam",
+    ]
+    form = await fake.click(choose, "Niemand is herkenbaar: met mijn naam")
     named = await fake.submit_modal(form, {"Wat heb je geleerd?": "Luisteren zonder oordeel."})
     assert SAVED_NAMED.format("Terugblik") in seen(named)
     # Kees's Discord is in English: the bot answers his clicks in English
     hidden = await answer_in_dm(
-        world, world.kees, {"Wat heb je geleerd?": "Dat ik niet alleen ben."}, mode="Anonymously"
+        world, world.kees, {"Wat heb je geleerd?": "Dat ik niet alleen ben."}, mode="Anoniem"
     )
     assert "Thank you! Your anonymous answer for Terugblik is saved." in seen(hidden)
+    await answer_in_dm(
+        world, world.admin, {"Wat heb je geleerd?": "Vragen stellen."}, mode="Anoniem"
+    )
 
     posted = await pass_deadline(world)
     assert posted is not None
     summary = posted.content
-    assert answers_in(summary) == {
-        "Wat heb je geleerd?": ["Luisteren zonder oordeel. — Sanne", "Dat ik niet alleen ben."]
-    }
-    assert "Kees" not in summary
+    assert answers_in(summary)["Wat heb je geleerd?"][0] == "Luisteren zonder oordeel. — Sanne"
+    assert sorted(answers_in(summary)["Wat heb je geleerd?"][1:]) == [
+        "Dat ik niet alleen ben.",
+        "Vragen stellen.",
+    ]
+    assert "Kees" not in summary and "Anna" not in summary
+
+
+async def test_one_anonymous_answer_among_named_ones_is_held_back(world: World) -> None:
+    """Three answered, two with their name: the one answer without a name would point at
+    the third person, so it is counted but not shown, to the moderator either."""
+    await start_round(world, vraag1="Wat heb je geleerd?", minimum=2)
+    for member, said in ((world.sanne, "Rust."), (world.admin, "Geduld.")):
+        await answer_in_dm(world, member, {"Wat heb je geleerd?": said}, mode="Met mijn naam")
+    await answer_in_dm(world, world.kees, {"Wat heb je geleerd?": "Van Kees."}, mode="Anoniem")
+    posted = await pass_deadline(world)
+    assert posted is not None
+    summary = posted.content
+    assert "3 van de 4 leden hebben geantwoord." in summary
+    assert "Van Kees." not in summary
+    assert "1 antwoord zonder naam staat hier niet: minder dan 2 mensen kozen" in summary
+    (draft,) = drafts_for(world, world.admin)
+    assert "Van Kees." not in seen(draft)
 
 
 async def test_a_moderator_closes_a_round_early_and_the_summary_follows(world: World) -> None:
     fake = world.fake
     await start_round(world, vraag1="Wat neem je mee?", anoniem="named", minimum=1)
     await answer_in_dm(world, world.sanne, {"Wat neem je mee?": "Moed."})
-    waiter = fake.wait_for_message(world.announcements)
     closing = await fake.slash(world.admin, "ronde sluiten", ronde=1)
-    assert "De ronde Terugblik wordt nu gesloten. De samenvatting volgt." in seen(closing)
-    posted = await waiter  # the promised summary, at once
+    assert "De ronde Terugblik wordt nu gesloten. Jij krijgt eerst een concept" in seen(closing)
+    (draft,) = await fake.wait_until(lambda: drafts_for(world, world.admin), what="the draft")
+    assert not summaries(world), "nothing in the channel before a moderator publishes"
+    await publish_draft(world, draft)
+    (posted,) = summaries(world)
     assert answers_in(posted.content) == {"Wat neem je mee?": ["Moed. — Sanne"]}
     late = await fake.click(await invitation_for(world, world.kees), "Answer", by=world.kees.user)
     assert "This round is closed. Answering is no longer possible." in seen(late)  # Kees: en-US
@@ -348,12 +470,14 @@ async def test_too_few_answers_withhold_the_summary(world: World) -> None:
     posted = await pass_deadline(world)
     assert posted is None, "below the minimum nothing is posted"
     assert not [m for m in fake.messages(world.announcements) if "teamleider" in seen(m)]
-    assert any("below its minimum" in r.getMessage() for r in world.logs)
+    (note,) = drafts_for(world, world.admin)
+    assert "Dat is minder dan het minimum van 3. Er is dus geen samenvatting" in seen(note)
+    assert "teamleider" not in seen(note) and not labels(note)
 
     moderator = await fake.slash(world.admin, "ronde samenvatting", ronde=1)
     text = seen(moderator)
     assert "1 van de 4 leden" in text
-    assert "Er zijn minder dan 3 antwoorden. Om niemand herkenbaar te maken, tonen we geen " in text
+    assert "Dat is minder dan het minimum van 3. Er is dus geen samenvatting" in text
     assert "teamleider" not in text and "Sanne" not in text and "Wat was lastig?" not in text
     for kind in ("md", "csv"):
         exported = await fake.slash(world.admin, "ronde export", ronde=1, formaat=kind)
@@ -373,7 +497,7 @@ async def test_one_gentle_reminder_only_to_those_who_did_nothing(world: World) -
     fake = world.fake
     lotte = fake.add_member(world.guild, "Lotte", locale="nl")
     await fake.slash(lotte, "ronde lijst")
-    started = await start_round(world, vraag1="Wat gaf je moed?", anoniem="anonymous", minimum=1)
+    started = await start_round(world, vraag1="Wat gaf je moed?", anoniem="anonymous", minimum=2)
     assert "gestart voor 5 leden" in seen(started)
     await answer_in_dm(world, world.sanne, {"Wat gaf je moed?": "Mijn collega."})
     kees = await invitation_for(world, world.kees)
@@ -411,13 +535,15 @@ async def test_one_gentle_reminder_only_to_those_who_did_nothing(world: World) -
     assert len(fake.threads(world.announcements)) == 2
 
     # the reminder's own button works like the invitation's
-    form = await fake.click(reminder, "Beantwoorden", by=world.admin.user)
+    form = await confirm(
+        world, await fake.click(reminder, "Beantwoorden", by=world.admin.user), world.admin
+    )
     assert [f["label"] for f in modal_fields(form)] == ["Wat gaf je moed?"]
 
 
 async def test_skip_and_pause(world: World) -> None:
     fake = world.fake
-    await start_round(world, titel="Ronde een", vraag1="Hoe gaat het?", minimum=1)
+    await start_round(world, titel="Ronde een", vraag1="Hoe gaat het?", minimum=2)
     invitation = await invitation_for(world, world.sanne)
     skipped = await fake.click(invitation, "Overslaan", by=world.sanne.user)
     assert seen(skipped) == "Prima, je slaat deze ronde over. Je krijgt er geen herinnering voor."
@@ -430,7 +556,7 @@ async def test_skip_and_pause(world: World) -> None:
     paused = await fake.click(invitation, "Pauzeer mij", by=world.sanne.user)
     assert seen(paused).startswith("Je bent gepauzeerd: je krijgt geen nieuwe reflectierondes")
     assert labels(paused) == ["Ik doe weer mee"]
-    second = await start_round(world, titel="Ronde twee", vraag1="Wat lukte?", minimum=1)
+    second = await start_round(world, titel="Ronde twee", vraag1="Wat lukte?", minimum=2)
     assert "gestart voor 3 leden" in seen(second), "Sanne is left out while paused"
     await invitation_for(world, world.kees)
     await fake.wait_until(
@@ -445,7 +571,7 @@ async def test_skip_and_pause(world: World) -> None:
 
     back = await fake.click(paused, "Ik doe weer mee")
     assert seen(back) == "Welkom terug! Je krijgt weer reflectierondes."
-    third = await start_round(world, titel="Ronde drie", vraag1="Wat leerde je?", minimum=1)
+    third = await start_round(world, titel="Ronde drie", vraag1="Wat leerde je?", minimum=2)
     assert "gestart voor 4 leden" in seen(third)
     await fake.wait_until(
         lambda: len(invitations(world, world.sanne)) == 2, what="Sanne's next invitation"
@@ -468,7 +594,7 @@ async def test_skip_and_pause(world: World) -> None:
 
 async def test_a_member_with_closed_dms_answers_in_a_private_thread(world: World) -> None:
     fake = world.fake
-    await start_round(world, vraag1="Wat wil je kwijt?", anoniem="anonymous", minimum=1)
+    await start_round(world, vraag1="Wat wil je kwijt?", anoniem="anonymous", minimum=2)
     (thread,) = await fake.wait_until(
         lambda: fake.threads(world.announcements), what="the private thread"
     )
@@ -480,16 +606,19 @@ async def test_a_member_with_closed_dms_answers_in_a_private_thread(world: World
     assert HOUSE_RULES in seen(invitation)
     assert not fake.dms(world.closed)
 
-    form = await fake.click(invitation, "Beantwoorden", by=world.closed)
+    form = await confirm(
+        world, await fake.click(invitation, "Beantwoorden", by=world.closed), world.closed
+    )
     saved = await fake.submit_modal(form, {"Wat wil je kwijt?": "Dat ik moe ben."})
     assert SAVED_ANONYMOUS.format("Terugblik") in seen(saved)
     assert saved.ephemeral, "only Bram sees his confirmation (it holds his answer's key)"
     assert fake.messages(thread) == [invitation]
     assert not [m for m in fake.messages(world.announcements) if "moe" in seen(m)]
+    await answer_in_dm(world, world.sanne, {"Wat wil je kwijt?": "Niets."})
 
     posted = await pass_deadline(world)
     assert posted is not None
-    assert answers_in(posted.content) == {"Wat wil je kwijt?": ["Dat ik moe ben."]}
+    assert sorted(answers_in(posted.content)["Wat wil je kwijt?"]) == ["Dat ik moe ben.", "Niets."]
     assert "Bram" not in posted.content
 
 
@@ -498,15 +627,25 @@ async def test_a_member_with_closed_dms_answers_in_a_private_thread(world: World
 
 async def test_more_than_five_questions_continue_in_a_second_form(world: World) -> None:
     fake = world.fake
-    started = await start_round(world, bank="na-intervisie", anoniem="anonymous", minimum=1)
+    started = await start_round(world, bank="na-intervisie", anoniem="anonymous", minimum=2)
     assert "Reflectieronde #1 (Terugblik)" in seen(started)
     invitation = await invitation_for(world, world.sanne)
     names = [f["name"] for f in invitation.embeds[0]["fields"]]
-    assert names == [f"Vraag {n}" for n in range(1, 9)] + ["Huisregels"]
-    questions = [f["value"] for f in invitation.embeds[0]["fields"][:8]]
+    assert names == [f"Vraag {n}" for n in range(1, 9)] + [
+        "Wie leest je antwoord?",
+        "Samenvatting",
+        "Huisregels",
+        "Hulp nodig?",
+    ]
+    questions = [f["value"].split("\n")[0] for f in invitation.embeds[0]["fields"][:8]]
     assert questions[0] == "Wat neem je mee uit deze intervisie?"
+    assert all("\n*Uit: " in f["value"] for f in invitation.embeds[0]["fields"][:8]), (
+        "every question shows where it comes from"
+    )
 
-    first = await fake.click(invitation, "Beantwoorden", by=world.sanne.user)
+    first = await confirm(
+        world, await fake.click(invitation, "Beantwoorden", by=world.sanne.user), world.sanne
+    )
     assert first.modal is not None and first.modal.title == "Reflectie (deel 1 van 2)"
     fields = modal_fields(first)
     assert [f["custom_id"] for f in fields] == [
@@ -540,12 +679,16 @@ async def test_more_than_five_questions_continue_in_a_second_form(world: World) 
     done = await fake.submit_modal(second, {"na-volgende-keer": "Meer tijd voor de casus."})
     assert SAVED_ANONYMOUS.format("Terugblik") in seen(done)
     assert "Verder (deel 3)" not in labels(done)
+    await answer_in_dm(world, world.kees, {"na-verrast": "Hoe snel het ging."})
 
     posted = await pass_deadline(world)
     assert posted is not None
     found = answers_in(posted.content)
     assert found["Wat neem je mee uit deze intervisie?"] == ["Dat ik mag twijfelen."]
-    assert found["Wat verraste je in deze bijeenkomst?"] == ["Hoe open iedereen was."]
+    assert sorted(found["Wat verraste je in deze bijeenkomst?"]) == [
+        "Hoe open iedereen was.",
+        "Hoe snel het ging.",
+    ]
     assert found[questions[7]] == ["Meer tijd voor de casus."]
     assert found[questions[5]] == ["(geen antwoorden)"]
 
@@ -557,7 +700,7 @@ async def test_changing_and_withdrawing_an_answer_while_the_round_is_open(world:
     )
     saved = await answer_in_dm(world, world.sanne, {"Wat neem je mee?": "Eerste gedachte."})
 
-    edit = await fake.click(saved, "Antwoord aanpassen")
+    edit = await confirm(world, await fake.click(saved, "Antwoord aanpassen"), world.sanne)
     values = {f["custom_id"]: f.get("value") for f in modal_fields(edit)}
     assert values == {"eigen-1": "Eerste gedachte.", "eigen-2": None}, "the form comes back filled"
     changed = await fake.submit_modal(
@@ -567,7 +710,9 @@ async def test_changing_and_withdrawing_an_answer_while_the_round_is_open(world:
 
     # the invitation's button also opens her answer, filled in
     invitation = await invitation_for(world, world.sanne)
-    again = await fake.click(invitation, "Beantwoorden", by=world.sanne.user)
+    again = await confirm(
+        world, await fake.click(invitation, "Beantwoorden", by=world.sanne.user), world.sanne
+    )
     values = {f["custom_id"]: f.get("value") for f in modal_fields(again)}
     assert values == {"eigen-1": "Tweede gedachte.", "eigen-2": "Mijn oude angst."}
 
@@ -593,18 +738,18 @@ async def test_empty_and_overlong_answers_are_refused_kindly(world: World) -> No
     await start_round(world, vraag1="Wat wil je delen?", anoniem="named", minimum=1)
     await invitation_for(world, world.sanne)
 
-    form = await fake.slash(world.sanne, "ronde beantwoorden", ronde=1)
+    form = await form_by_command(world, world.sanne)
     empty = await fake.submit_modal(form, {})
     assert empty.ephemeral
     assert seen(empty) == (
         "Je hebt nog niets ingevuld. Wil je deze ronde niet doen? Kies dan Overslaan."
     )
-    form = await fake.slash(world.sanne, "ronde beantwoorden", ronde=1)
+    form = await form_by_command(world, world.sanne)
     blank = await fake.submit_modal(form, {"Wat wil je delen?": "   \n  "})
     assert "Je hebt nog niets ingevuld." in seen(blank)
 
     # Discord's client keeps to the form's 1500 characters; a modified client may not
-    form = await fake.slash(world.sanne, "ronde beantwoorden", ronde=1)
+    form = await form_by_command(world, world.sanne)
     (field_,) = modal_fields(form)
     assert field_["max_length"] == 1500
     assert form.modal is not None
@@ -618,7 +763,7 @@ async def test_empty_and_overlong_answers_are_refused_kindly(world: World) -> No
     listed = await fake.slash(world.sanne, "ronde lijst")
     assert "je bent uitgenodigd" in seen(listed), "nothing was stored"
 
-    form = await fake.slash(world.sanne, "ronde beantwoorden", ronde=1)
+    form = await form_by_command(world, world.sanne)
     fits = await fake.submit_modal(form, {"Wat wil je delen?": "y" * 1500})
     assert SAVED_NAMED.format("Terugblik") in seen(fits)
 
@@ -628,7 +773,9 @@ async def test_answering_after_the_round_closed(world: World) -> None:
     await start_round(world, vraag1="Wat neem je mee?", anoniem="named", minimum=1)
     kees = await answer_in_dm(world, world.kees, {"Wat neem je mee?": "Op tijd."})
     invitation = await invitation_for(world, world.sanne)
-    form = await fake.click(invitation, "Beantwoorden", by=world.sanne.user)  # she starts typing
+    form = await confirm(  # she starts typing
+        world, await fake.click(invitation, "Beantwoorden", by=world.sanne.user), world.sanne
+    )
 
     posted = await pass_deadline(world)
     assert posted is not None
@@ -645,7 +792,7 @@ async def test_answering_after_the_round_closed(world: World) -> None:
     assert "This round is closed." in seen(gone)
 
     summary = await fake.slash(world.admin, "ronde samenvatting", ronde=1)
-    assert answers_in(seen(summary)) == {"Wat neem je mee?": ["Op tijd. — Kees"]}
+    assert answers_in(seen(summary)) == {"Wat neem je mee?": ["[1] Op tijd. — Kees"]}
     assert len(summaries(world)) == 1
 
 
@@ -705,24 +852,36 @@ async def test_a_restart_in_the_middle_of_a_round(
             await fake.wait_until(lambda: reminders(world, world.admin), what="Anna's reminder")
             assert not reminders(world, world.sanne), "she answered before the restart"
             # her answer was kept: the old invitation's button opens it, filled in
-            old = await fake.click(
-                await invitation_for(world, world.sanne), "Beantwoorden", by=world.sanne.user
+            old = await confirm(
+                world,
+                await fake.click(
+                    await invitation_for(world, world.sanne), "Beantwoorden", by=world.sanne.user
+                ),
+                world.sanne,
             )
             assert [f.get("value") for f in modal_fields(old)] == ["Voor de herstart."]
             # buttons of messages sent before the restart still work
-            form = await fake.click(kees_invitation, "Answer", by=world.kees.user)
+            form = await confirm(
+                world,
+                await fake.click(kees_invitation, "Answer", by=world.kees.user),
+                world.kees,
+            )
             saved = await fake.submit_modal(form, {"Wat neem je mee?": "Na de herstart."})
             assert "Thank you! Your answer for Terugblik is saved." in seen(saved)
             assert seen(reminder).startswith("Reminder: Terugblik")  # Kees reads English
 
             # the deadline comes: the new process's timer closes the round
-            waiter = fake.wait_for_message(world.announcements, lambda m: "# Samen" in m.content)
             await make_due(world, "round:1:close")
             await world.app.scheduler.load_pending()  # what its periodic sweep does
-            posted = await waiter
-            assert answers_in(posted.content) == {
-                "Wat neem je mee?": ["Na de herstart. — Kees", "Voor de herstart. — Sanne"]
-            }
+            (draft,) = await fake.wait_until(
+                lambda: drafts_for(world, world.admin), what="the draft"
+            )
+            await publish_draft(world, draft)
+            (posted,) = summaries(world)
+            assert sorted(answers_in(posted.content)["Wat neem je mee?"]) == [
+                "Na de herstart. — Kees",
+                "Voor de herstart. — Sanne",
+            ]
             assert await run_due(world.app.scheduler) == 0
 
             # nothing was delivered twice
@@ -741,6 +900,7 @@ async def test_a_restart_in_the_middle_of_a_round(
                 "deliver": (True, None),
                 "reminder": (True, None),
                 "close": (True, None),
+                "publish": (True, None),
             }
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors
@@ -796,8 +956,8 @@ async def dump_database(world: World) -> dict[str, list[dict[str, Any]]]:
 
 
 def token_of(confirmation: Seen) -> str:
-    """The key in the member's own "change answer" button (…:round.form:<round>:1:<token>)."""
-    (edit,) = [b for b in confirmation.buttons() if ":round.form:" in b["custom_id"]]
+    """The key in the member's own "change answer" button (…:round.check:<round>:<token>)."""
+    (edit,) = [b for b in confirmation.buttons() if ":round.check:" in b["custom_id"]]
     token = edit["custom_id"].rsplit(":", 1)[1]
     assert len(token) == 32 and token not in ("a", "n")
     return token
@@ -812,7 +972,7 @@ async def answer_anonymously(world: World) -> dict[str, Any]:
     )
     first = "Ik durfde in het overleg niets te zeggen."
     sanne = await answer_in_dm(world, world.sanne, {"Wat was moeilijk?": first})
-    edit = await fake.click(sanne, "Antwoord aanpassen")
+    edit = await confirm(world, await fake.click(sanne, "Antwoord aanpassen"), world.sanne)
     assert {f["custom_id"]: f.get("value") for f in modal_fields(edit)} == {
         "eigen-1": first,
         "eigen-2": None,
@@ -825,7 +985,9 @@ async def answer_anonymously(world: World) -> dict[str, Any]:
     kees = await answer_in_dm(world, world.kees, {"Wat was moeilijk?": "Wachten op de uitslag."})
     thread = (await fake.wait_until(lambda: fake.threads(world.announcements), what="thread"))[0]
     invitation = (await fake.wait_until(lambda: fake.messages(thread), what="invitation"))[0]
-    form = await fake.click(invitation, "Beantwoorden", by=world.closed)
+    form = await confirm(
+        world, await fake.click(invitation, "Beantwoorden", by=world.closed), world.closed
+    )
     bram = await fake.submit_modal(form, {"Wat hielp?": "Dat niemand oordeelde."})
     posted = await pass_deadline(world)
     assert posted is not None
@@ -870,7 +1032,14 @@ async def check_unlinkable(world: World, answered: dict[str, Any], lines: list[s
     dump = await dump_database(world)
     # the answers' table has no column that could hold a member, a time or an order
     answers_table = Base.metadata.tables["reflection_anonymous_answers"]
-    assert set(answers_table.c.keys()) == {"id", "round_id", "token_hash", "question_id", "text"}
+    assert set(answers_table.c.keys()) == {
+        "id",
+        "round_id",
+        "token_hash",
+        "question_id",
+        "text",
+        "removed",  # a moderator took it out: a flag, no person
+    }
     assert {fk.column.table.name for fk in answers_table.foreign_keys} == {"reflection_rounds"}
     stored = {row["token_hash"] for row in dump["reflection_anonymous_answers"]}
     assert stored == {hashlib.sha256(t.encode("ascii")).hexdigest() for t in tokens}

@@ -61,8 +61,9 @@ def c(community: dict[str, Community], fake_discord: FakeDiscord) -> Community:
     return community["c"]
 
 
-def bare_client(intents: discord.Intents | None = None,
-                ) -> tuple[discord.Client, app_commands.CommandTree[discord.Client]]:
+def bare_client(
+    intents: discord.Intents | None = None,
+) -> tuple[discord.Client, app_commands.CommandTree[discord.Client]]:
     """A tiny discord.py client with a command tree (not the leerbot bot)."""
     client = discord.Client(intents=intents or discord.Intents.all())
     return client, app_commands.CommandTree(client)

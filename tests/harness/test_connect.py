@@ -41,8 +41,7 @@ async def test_wrong_token_is_a_login_failure(fake_discord: FakeDiscord) -> None
 
 
 async def test_privileged_intent_not_enabled_is_refused() -> None:
-    async with run_fake_discord(lambda f: f.add_guild("G") and None,
-                                privileged_intents=0) as fake:
+    async with run_fake_discord(lambda f: f.add_guild("G") and None, privileged_intents=0) as fake:
         client, _ = bare_client(discord.Intents.all())
         with pytest.raises(discord.PrivilegedIntentsRequired):
             async with fake.running_client(client):
@@ -58,9 +57,10 @@ async def _raw_identify(fake: FakeDiscord, compress: bool) -> list[dict[str, obj
     query = "?v=10&encoding=json" + ("&compress=zlib-stream" if compress else "")
     inflator = zlib.decompressobj()
     received: list[dict[str, object]] = []
-    async with aiohttp.ClientSession() as session, session.ws_connect(
-        fake.gateway_url + query
-    ) as ws:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(fake.gateway_url + query) as ws,
+    ):
 
         async def next_payload() -> dict[str, object]:
             msg = await ws.receive(timeout=5)
@@ -74,8 +74,9 @@ async def _raw_identify(fake: FakeDiscord, compress: bool) -> list[dict[str, obj
         received.append(await next_payload())
         await ws.send_str(json.dumps({"op": 1, "d": None}))
         assert (await next_payload())["op"] == 11
-        await ws.send_str(json.dumps({"op": 2, "d": {
-            "token": fake.token, "intents": 513, "properties": {}}}))
+        await ws.send_str(
+            json.dumps({"op": 2, "d": {"token": fake.token, "intents": 513, "properties": {}}})
+        )
         received.append(await next_payload())
         received.append(await next_payload())
     return received
@@ -92,7 +93,8 @@ async def test_gateway_speaks_zlib_stream_and_plain_json(
     assert guild_create["t"] == "GUILD_CREATE" and guild_create["s"] == 2
     # Without the members intent, GUILD_CREATE lists only the bot as member.
     assert [m["user"]["id"] for m in guild_create["d"]["members"]] == [
-        str(fake_discord.bot_user.id)]
+        str(fake_discord.bot_user.id)
+    ]
 
 
 async def test_gateway_bot_hands_out_the_fake_address(fake_discord: FakeDiscord) -> None:

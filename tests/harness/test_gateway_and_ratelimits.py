@@ -20,8 +20,12 @@ async def test_global_429_is_retried_and_every_message_arrives(
     client, _ = bare_client()
     async with fake_discord.running_client(client):
         # Eight channels, so eight per-route buckets: only the global limit can bite.
-        await asyncio.gather(*(client.get_partial_messageable(ch.id).send(f"Bericht {i}")
-                               for i, ch in enumerate(channels)))
+        await asyncio.gather(
+            *(
+                client.get_partial_messageable(ch.id).send(f"Bericht {i}")
+                for i, ch in enumerate(channels)
+            )
+        )
     assert [len(fake_discord.messages(ch)) for ch in channels] == [1] * 8
     served = fake_discord.rest.limiter.served_429
     assert served and all(is_global for _, _, is_global in served)
@@ -38,7 +42,8 @@ async def test_per_route_bucket_slows_the_client_down(
         await asyncio.gather(*(channel.send(f"Bericht {i}") for i in range(6)))
         elapsed = time.monotonic() - started
     assert sorted(m.content for m in fake_discord.messages(c.agenda)) == [
-        f"Bericht {i}" for i in range(6)]
+        f"Bericht {i}" for i in range(6)
+    ]
     assert elapsed >= 0.5  # three windows of two: discord.py waited for the resets
 
 

@@ -24,26 +24,36 @@ class Vote(discord.ui.View):
         self.votes += 1
         await interaction.response.edit_message(content=f"Steun: {self.votes}", view=self)
 
-    @discord.ui.select(custom_id="thema", placeholder="Kies een thema",
-                       options=[discord.SelectOption(label="Herstel", value="herstel"),
-                                discord.SelectOption(label="Werk", value="werk")])
-    async def thema(self, interaction: discord.Interaction,
-                    select: discord.ui.Select[Vote]) -> None:
+    @discord.ui.select(
+        custom_id="thema",
+        placeholder="Kies een thema",
+        options=[
+            discord.SelectOption(label="Herstel", value="herstel"),
+            discord.SelectOption(label="Werk", value="werk"),
+        ],
+    )
+    async def thema(
+        self, interaction: discord.Interaction, select: discord.ui.Select[Vote]
+    ) -> None:
         await interaction.response.send_message(f"Thema: {select.values[0]}", ephemeral=True)
 
 
 class Proposal(discord.ui.Modal, title="Nieuw agendapunt"):
     titel = discord.ui.TextInput(label="Titel", custom_id="titel", max_length=80)
-    toelichting = discord.ui.TextInput(label="Toelichting", style=discord.TextStyle.paragraph,
-                                       required=False)
+    toelichting = discord.ui.TextInput(
+        label="Toelichting", style=discord.TextStyle.paragraph, required=False
+    )
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_message(
-            f"Voorstel ontvangen: {self.titel.value} ({self.toelichting.value or '-'})")
+            f"Voorstel ontvangen: {self.titel.value} ({self.toelichting.value or '-'})"
+        )
 
 
-def agenda_tree(tree: app_commands.CommandTree[discord.Client], seen: list[discord.Interaction],
-                ) -> None:
+def agenda_tree(
+    tree: app_commands.CommandTree[discord.Client],
+    seen: list[discord.Interaction],
+) -> None:
     agenda = app_commands.Group(name="agenda", description="Agenda van de community")
 
     @agenda.command(name="voorstel", description="Stel een punt voor")
@@ -66,8 +76,12 @@ def agenda_tree(tree: app_commands.CommandTree[discord.Client], seen: list[disco
         await interaction.response.send_message("Hulp is onderweg", ephemeral=True)
 
     @tree.command(name="traag", description="Denkt even na")
-    @app_commands.choices(stijl=[app_commands.Choice(name="Bewerken", value="edit"),
-                                 app_commands.Choice(name="Vervolg", value="followup")])
+    @app_commands.choices(
+        stijl=[
+            app_commands.Choice(name="Bewerken", value="edit"),
+            app_commands.Choice(name="Vervolg", value="followup"),
+        ]
+    )
     async def traag(interaction: discord.Interaction, stijl: app_commands.Choice[str]) -> None:
         await interaction.response.defer(thinking=True)
         if stijl.value == "edit":
@@ -83,15 +97,22 @@ def agenda_tree(tree: app_commands.CommandTree[discord.Client], seen: list[disco
 
 
 class Translator(app_commands.Translator):
-    async def translate(self, string: app_commands.locale_str, locale: discord.Locale,
-                        context: app_commands.TranslationContext[object, object]) -> str | None:
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContext[object, object],
+    ) -> str | None:
         if locale is discord.Locale.dutch and string.message == "help":
             return "hulp"
         return None
 
 
-async def _started(fake: FakeDiscord, c: Community, seen: list[discord.Interaction],
-                   ) -> discord.Client:
+async def _started(
+    fake: FakeDiscord,
+    c: Community,
+    seen: list[discord.Interaction],
+) -> discord.Client:
     client, tree = bare_client()
     agenda_tree(tree, seen)
     await tree.set_translator(Translator())
@@ -191,9 +212,10 @@ async def test_second_initial_response_is_40060(fake_discord: FakeDiscord, c: Co
         await interaction.response.send_message("een")
         # discord.py refuses a second response itself; go around it as a buggy bot would.
         url = f"{Route.BASE}/interactions/{interaction.id}/{interaction.token}/callback"
-        async with aiohttp.ClientSession() as session, session.post(
-            url, json={"type": 4, "data": {"content": "twee"}}
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json={"type": 4, "data": {"content": "twee"}}) as response,
+        ):
             statuses.append((response.status, (await response.json())["code"]))
 
     client.setup_hook = lambda: tree.sync()  # type: ignore[method-assign]
@@ -230,11 +252,13 @@ async def test_files_in_responses_and_original_fetch_edit_delete(
     @tree.command(name="export", description="Agenda als bestand")
     async def export(interaction: discord.Interaction) -> None:
         await interaction.response.send_message(
-            "Hier is de agenda", file=discord.File(io.BytesIO(b"BEGIN:VCALENDAR"), "agenda.ics"))
+            "Hier is de agenda", file=discord.File(io.BytesIO(b"BEGIN:VCALENDAR"), "agenda.ics")
+        )
         original = await interaction.original_response()
         fetched.append(original.content)
-        await interaction.followup.send("En de notulen", ephemeral=True,
-                                        file=discord.File(io.BytesIO(b"notulen"), "n.txt"))
+        await interaction.followup.send(
+            "En de notulen", ephemeral=True, file=discord.File(io.BytesIO(b"notulen"), "n.txt")
+        )
         await interaction.edit_original_response(content="Hier is de agenda (v2)")
 
     @tree.command(name="weg", description="Antwoord en haal het weer weg")
@@ -254,5 +278,4 @@ async def test_files_in_responses_and_original_fetch_edit_delete(
 
         gone = await fake_discord.slash(c.alice, "weg")
         await fake_discord.wait_until(lambda: gone.interaction.original.deleted, what="delete")
-        assert [m.content for m in fake_discord.messages(c.agenda)] == [
-            "Hier is de agenda (v2)"]
+        assert [m.content for m in fake_discord.messages(c.agenda)] == ["Hier is de agenda (v2)"]

@@ -48,7 +48,8 @@ async def test_messages_files_edits_history_and_deletes(
         [stored] = fake_discord.messages(c.agenda)
         assert stored.id == sent.id and stored.embeds[0]["title"] == "Agenda"
         assert [(a.filename, a.data) for a in stored.attachments] == [
-            ("sessie.ics", b"BEGIN:VCALENDAR")]
+            ("sessie.ics", b"BEGIN:VCALENDAR")
+        ]
         assert await sent.attachments[0].read() == b"BEGIN:VCALENDAR"
         # Only Alice is pinged: allowed_mentions is honoured.
         assert [u.id for u in sent.mentions] == [c.alice.id]
@@ -84,25 +85,23 @@ async def test_threads_from_message_and_private_with_members(
     async with fake_discord.running_client(client):
         channel = client.get_channel(c.agenda.id)
         starter = await channel.send("Intervisie 12 maart")
-        public = await starter.create_thread(name="Intervisie 12 maart",
-                                             auto_archive_duration=1440)
+        public = await starter.create_thread(name="Intervisie 12 maart", auto_archive_duration=1440)
         assert public.id == starter.id  # Discord gives the thread the starter's id
         assert public.type is discord.ChannelType.public_thread
         with pytest.raises(discord.HTTPException) as twice:
             await starter.create_thread(name="Nog een")
         assert twice.value.code == 160004
 
-        private = await channel.create_thread(name="Buddy Alice & Bob",
-                                              type=discord.ChannelType.private_thread,
-                                              invitable=False)
+        private = await channel.create_thread(
+            name="Buddy Alice & Bob", type=discord.ChannelType.private_thread, invitable=False
+        )
         await private.add_user(discord.Object(c.alice.id))
         await private.add_user(discord.Object(c.bob.id))
         await private.send("Welkom jullie twee")
 
         threads = fake_discord.threads(c.agenda)
         assert [t.name for t in threads] == ["Intervisie 12 maart", "Buddy Alice & Bob"]
-        assert set(threads[1].thread_members) == {fake_discord.bot_user.id, c.alice.id,
-                                                  c.bob.id}
+        assert set(threads[1].thread_members) == {fake_discord.bot_user.id, c.alice.id, c.bob.id}
         assert [m.content for m in fake_discord.messages(threads[1])] == ["Welkom jullie twee"]
         await fake_discord.wait_until(lambda: len(created) == 2, what="THREAD_CREATE twice")
         assert {t.id for t in created} == {public.id, private.id}
@@ -118,23 +117,31 @@ def _collect(name: str, into: list[object]) -> Callable[[object], Awaitable[None
     return handler
 
 
-async def test_scheduled_events_create_edit_delete(
-    fake_discord: FakeDiscord, c: Community
-) -> None:
+async def test_scheduled_events_create_edit_delete(fake_discord: FakeDiscord, c: Community) -> None:
     client, _ = bare_client()
     async with fake_discord.running_client(client):
         guild = client.get_guild(c.guild.id)
         start = datetime.now(UTC) + timedelta(days=7)
         event = await guild.create_scheduled_event(
-            name="Herstelcafé", start_time=start, end_time=start + timedelta(hours=2),
-            entity_type=discord.EntityType.external, location="Buurthuis De Brug",
-            privacy_level=discord.PrivacyLevel.guild_only, description="Samen leren")
+            name="Herstelcafé",
+            start_time=start,
+            end_time=start + timedelta(hours=2),
+            entity_type=discord.EntityType.external,
+            location="Buurthuis De Brug",
+            privacy_level=discord.PrivacyLevel.guild_only,
+            description="Samen leren",
+        )
         [stored] = fake_discord.scheduled_events(c.guild)
-        assert (stored.id, stored.name, stored.location) == (event.id, "Herstelcafé",
-                                                             "Buurthuis De Brug")
-        edited = await event.edit(name="Herstelcafé (verzet)",
-                                  start_time=start + timedelta(days=1),
-                                  end_time=start + timedelta(days=1, hours=2))
+        assert (stored.id, stored.name, stored.location) == (
+            event.id,
+            "Herstelcafé",
+            "Buurthuis De Brug",
+        )
+        edited = await event.edit(
+            name="Herstelcafé (verzet)",
+            start_time=start + timedelta(days=1),
+            end_time=start + timedelta(days=1, hours=2),
+        )
         assert edited.name == "Herstelcafé (verzet)"
         assert fake_discord.scheduled_events(c.guild)[0].name == "Herstelcafé (verzet)"
         assert [e.id for e in await guild.fetch_scheduled_events()] == [event.id]
@@ -143,16 +150,23 @@ async def test_scheduled_events_create_edit_delete(
         with pytest.raises(discord.NotFound):
             await guild.fetch_scheduled_event(event.id)
         # The gateway told the client, as Discord does (GUILD_SCHEDULED_EVENT_*).
-        await fake_discord.wait_until(lambda: guild.get_scheduled_event(event.id) is None,
-                                      what="GUILD_SCHEDULED_EVENT_DELETE")
+        await fake_discord.wait_until(
+            lambda: guild.get_scheduled_event(event.id) is None, what="GUILD_SCHEDULED_EVENT_DELETE"
+        )
 
         past = datetime.now(UTC) - timedelta(days=1)
-        with fake_discord.expect_violation("Cannot schedule event in the past"), \
-                pytest.raises(discord.HTTPException) as refused:
+        with (
+            fake_discord.expect_violation("Cannot schedule event in the past"),
+            pytest.raises(discord.HTTPException) as refused,
+        ):
             await guild.create_scheduled_event(
-                name="Gisteren", start_time=past, end_time=past + timedelta(hours=1),
-                entity_type=discord.EntityType.external, location="Online",
-                privacy_level=discord.PrivacyLevel.guild_only)
+                name="Gisteren",
+                start_time=past,
+                end_time=past + timedelta(hours=1),
+                entity_type=discord.EntityType.external,
+                location="Online",
+                privacy_level=discord.PrivacyLevel.guild_only,
+            )
         assert refused.value.code == 50035
 
 
@@ -170,7 +184,8 @@ async def test_members_roles_and_hierarchy(fake_discord: FakeDiscord, c: Communi
         assert mentor.id in c.bob.role_ids
         await fake_discord.wait_until(
             lambda: guild.get_member(c.bob.id).get_role(mentor.id) is not None,
-            what="GUILD_MEMBER_UPDATE")
+            what="GUILD_MEMBER_UPDATE",
+        )
         await fetched.remove_roles(discord.Object(mentor.id))
         assert mentor.id not in c.bob.role_ids
 
@@ -204,7 +219,9 @@ async def test_member_events_and_plain_messages_reach_the_client(
         await fake_discord.send_dm(c.alice, "Mag ik iets vragen?")
         await fake_discord.wait_until(lambda: len(said) == 2, what="two on_message")
         assert [(m.author.id, m.content) for m in said] == [
-            (c.bob.id, "Goedemorgen allemaal"), (c.alice.id, "Mag ik iets vragen?")]
+            (c.bob.id, "Goedemorgen allemaal"),
+            (c.alice.id, "Mag ik iets vragen?"),
+        ]
         assert isinstance(said[1].channel, discord.DMChannel)
 
 

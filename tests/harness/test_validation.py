@@ -16,8 +16,10 @@ async def test_content_over_2000_characters_is_refused_and_recorded(
 ) -> None:
     client, _ = bare_client()
     async with fake_discord.running_client(client):
-        with fake_discord.expect_violation("content") as caught, \
-                pytest.raises(discord.HTTPException) as refused:
+        with (
+            fake_discord.expect_violation("content") as caught,
+            pytest.raises(discord.HTTPException) as refused,
+        ):
             await client.get_channel(c.agenda.id).send("x" * 2001)
     assert refused.value.status == 400 and refused.value.code == 50035
     assert "Must be 2000 or fewer in length." in refused.value.text
@@ -31,10 +33,13 @@ async def test_malformed_raw_request_fails_with_the_schema_error(
     client, _ = bare_client()
     async with fake_discord.running_client(client):
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=c.agenda.id)
-        with fake_discord.expect_violation() as caught, \
-                pytest.raises(discord.HTTPException) as refused:
-            await client.http.request(route, json={"content": "hoi", "embeds": {"title": "x"},
-                                                   "tts": "ja"})
+        with (
+            fake_discord.expect_violation() as caught,
+            pytest.raises(discord.HTTPException) as refused,
+        ):
+            await client.http.request(
+                route, json={"content": "hoi", "embeds": {"title": "x"}, "tts": "ja"}
+            )
     assert refused.value.code == 50035
     [violation] = caught
     assert violation.kind == "schema"
@@ -48,13 +53,15 @@ async def test_unknown_route_and_bad_path_parameter_are_violations(
 ) -> None:
     client, _ = bare_client()
     async with fake_discord.running_client(client):
-        with fake_discord.expect_violation("not in Discord's OpenAPI document"), \
-                pytest.raises(discord.NotFound):
-            await client.http.request(Route("GET", "/channels/{channel_id}/agenda",
-                                            channel_id=c.agenda.id))
+        with (
+            fake_discord.expect_violation("not in Discord's OpenAPI document"),
+            pytest.raises(discord.NotFound),
+        ):
+            await client.http.request(
+                Route("GET", "/channels/{channel_id}/agenda", channel_id=c.agenda.id)
+            )
         with fake_discord.expect_violation("channel_id"), pytest.raises(discord.HTTPException):
-            await client.http.request(Route("GET", "/channels/{channel_id}",
-                                            channel_id="agenda"))
+            await client.http.request(Route("GET", "/channels/{channel_id}", channel_id="agenda"))
 
 
 async def test_embed_and_component_limits(fake_discord: FakeDiscord, c: Community) -> None:
@@ -62,15 +69,26 @@ async def test_embed_and_component_limits(fake_discord: FakeDiscord, c: Communit
     async with fake_discord.running_client(client):
         channel = client.get_channel(c.agenda.id)
         big = [discord.Embed(title="t", description="d" * 4000) for _ in range(2)]
-        with fake_discord.expect_violation("Embed size exceeds maximum size of 6000"), \
-                pytest.raises(discord.HTTPException):
+        with (
+            fake_discord.expect_violation("Embed size exceeds maximum size of 6000"),
+            pytest.raises(discord.HTTPException),
+        ):
             await channel.send(embeds=big)
-        rows = [{"type": 1, "components": [
-            {"type": 2, "style": 1, "label": f"{r}{i}", "custom_id": f"b{r}{i}"}
-            for i in range(5)]} for r in range(6)]
+        rows = [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 2, "style": 1, "label": f"{r}{i}", "custom_id": f"b{r}{i}"}
+                    for i in range(5)
+                ],
+            }
+            for r in range(6)
+        ]
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=c.agenda.id)
-        with fake_discord.expect_violation("components: Must be 5 or fewer"), \
-                pytest.raises(discord.HTTPException):
+        with (
+            fake_discord.expect_violation("components: Must be 5 or fewer"),
+            pytest.raises(discord.HTTPException),
+        ):
             await client.http.request(route, json={"content": "x", "components": rows})
 
 
@@ -80,8 +98,9 @@ async def test_invalid_command_definitions_fail_the_sync(
     client, tree = bare_client()
 
     @tree.command(name="agenda", description="Agenda")
-    @app_commands.choices(thema=[app_commands.Choice(name=f"keuze {i}", value=str(i))
-                                 for i in range(26)])
+    @app_commands.choices(
+        thema=[app_commands.Choice(name=f"keuze {i}", value=str(i)) for i in range(26)]
+    )
     async def agenda(interaction: discord.Interaction, thema: str) -> None:
         raise AssertionError("never called")
 
@@ -91,10 +110,15 @@ async def test_invalid_command_definitions_fail_the_sync(
         assert "choices" in str(caught[0])
         # Upper case names are refused by Discord although discord.py builds them.
         payload = [{"name": "Agenda", "description": "x", "type": 1}]
-        route = Route("PUT", "/applications/{application_id}/commands",
-                      application_id=fake_discord.application_id)
-        with fake_discord.expect_violation("Command name is invalid"), \
-                pytest.raises(discord.HTTPException):
+        route = Route(
+            "PUT",
+            "/applications/{application_id}/commands",
+            application_id=fake_discord.application_id,
+        )
+        with (
+            fake_discord.expect_violation("Command name is invalid"),
+            pytest.raises(discord.HTTPException),
+        ):
             await client.http.request(route, json=payload)
     assert fake_discord.commands.get(None, []) == []
 
@@ -117,8 +141,9 @@ async def test_fake_responses_follow_the_openapi_response_schemas(
     """The fake's own payloads validate against the document's response schemas."""
     client, _ = bare_client()
     async with fake_discord.running_client(client):
-        message = await client.get_channel(c.agenda.id).send("hoi", embed=discord.Embed(
-            title="t"), view=_one_button())
+        message = await client.get_channel(c.agenda.id).send(
+            "hoi", embed=discord.Embed(title="t"), view=_one_button()
+        )
         starter = await client.get_channel(c.agenda.id).send("draad")
         await starter.create_thread(name="draad")
     stored = next(m for m in fake_discord.messages(c.agenda) if m.id == message.id)

@@ -244,6 +244,9 @@ class ConsoleSession:
             return
         for line in format_reply(reply, locale):
             self.say(line)
+        for extra in reply.followups:
+            for line in format_reply(extra, extra.locale or locale):
+                self.say(line)
         for attachment in reply.attachments:
             path = self._write_file(attachment.filename, attachment.data)
             self.say(translate(locale, "console.file_written", path=str(path)))

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import discord
@@ -214,7 +215,7 @@ class LeerbotClient(discord.Client):
         place = self._place(interaction, dm_guild)
         if place is None:
             return None
-        return self.dispatcher.press(place, identity_of(interaction), custom_id)
+        return self._in_place(interaction, place, self.dispatcher.press, custom_id)
 
     def _submit(
         self,
@@ -227,7 +228,35 @@ class LeerbotClient(discord.Client):
         if place is None:
             return None
         values = modal_values(list(data.get("components") or []))
-        return self.dispatcher.submit(place, identity_of(interaction), custom_id, values)
+        return self._in_place(interaction, place, self.dispatcher.submit, custom_id, values)
+
+    async def _in_place(
+        self, interaction: discord.Interaction, place: Place, call: Any, *args: Any
+    ) -> Reply:
+        return await call(place, await self._identity(interaction, place), *args)
+
+    async def _identity(self, interaction: discord.Interaction, place: Place) -> Identity:
+        """Who pressed: in a server the interaction says it all; in a DM (a button on a
+        message the bot sent) it carries no roles, so ask the server for them, or a
+        moderator by role could not act on a draft sent to them privately."""
+        identity = identity_of(interaction)
+        if interaction.guild_id is not None:
+            return identity
+        guild = self.get_guild(int(place.platform_id))
+        if guild is None:
+            return identity
+        try:
+            member = guild.get_member(interaction.user.id) or await guild.fetch_member(
+                interaction.user.id
+            )
+        except discord.HTTPException:
+            return identity  # no longer in the server: stored functions only
+        rights = member.guild_permissions
+        return replace(
+            identity,
+            platform_role_ids=frozenset(str(r.id) for r in member.roles if not r.is_default()),
+            is_platform_admin=rights.administrator or rights.manage_guild,
+        )
 
     def _only_in_server(self, interaction: discord.Interaction) -> Reply:
         reply = Reply.error("discord.only_in_server")
@@ -282,12 +311,16 @@ class LeerbotClient(discord.Client):
         message = message_for(reply, locale, form_guild)
         if not interaction.response.is_done():
             await interaction.response.send_message(**message.kwargs())
-            return
-        kwargs = message.kwargs()
-        if deferred == "private" and not message.ephemeral:
-            log.debug("channel reply to %s sent privately (it came late)", interaction.id)
+        else:
+            kwargs = message.kwargs()
+            if deferred == "private" and not message.ephemeral:
+                log.debug("channel reply to %s sent privately (it came late)", interaction.id)
+                kwargs["ephemeral"] = True
+            await interaction.followup.send(**kwargs)
+        for extra in reply.followups:  # the welcome: always only for this member
+            kwargs = message_for(extra, extra.locale or locale, form_guild).kwargs()
             kwargs["ephemeral"] = True
-        await interaction.followup.send(**kwargs)
+            await interaction.followup.send(**kwargs)
 
     async def _send_failure(
         self, interaction: discord.Interaction, incident: str, locale: str

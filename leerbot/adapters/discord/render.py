@@ -203,6 +203,7 @@ class Message:
             "content": self.content,
             "embed": self.embed,
             "view": self.view,
+            "attachments": list(self.files),  # old files go: a removed answer must not stay
             "allowed_mentions": NO_PINGS,
         }
 

@@ -39,6 +39,11 @@ class AgendaItem(Base):
     channel_id: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(64))
     thread_id: Mapped[str | None] = mapped_column(String(64))
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """Set while a moderator has hidden the text (title and description) from everyone."""
+    hidden_reason: Mapped[str | None] = mapped_column(String(300))
+    """The moderator's reason; never shown with the point, never in the audit trail."""
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

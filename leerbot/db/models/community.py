@@ -26,6 +26,9 @@ class Community(Base):
     practices_channel_id: Mapped[str | None] = mapped_column(String(64))
     moderator_role_id: Mapped[str | None] = mapped_column(String(64))
     coordinator_role_id: Mapped[str | None] = mapped_column(String(64))
+    role_channels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    """Where each member role meets ({"professional": channel id}): a role round's summary
+    is published there, and nowhere else."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -58,6 +61,8 @@ class Site(Base):
     name_key: Mapped[str] = mapped_column(String(100))
     city: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(String(500))
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    """The site's own channel: a site round's summary is published there, nowhere else."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
@@ -81,6 +86,8 @@ class Member(Base):
     platform_locale: Mapped[str | None] = mapped_column(String(5))
     lived_experience: Mapped[str | None] = mapped_column(Text)
     share_lived_experience: Mapped[bool] = mapped_column(Boolean, default=False)
+    welcomed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the member got the welcome with the house rules (once, on first contact)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -43,6 +43,11 @@ class Practice(Base):
     channel_id: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(64))
     thread_id: Mapped[str | None] = mapped_column(String(64))
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """Set while a moderator has hidden the text (title and every text field)."""
+    hidden_reason: Mapped[str | None] = mapped_column(String(300))
+    """The moderator's reason; never shown with the practice, never in the audit trail."""
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

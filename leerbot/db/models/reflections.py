@@ -33,6 +33,17 @@ class ReflectionRound(Base):
     channel_id: Mapped[str | None] = mapped_column(String(64))
     thread_id: Mapped[str | None] = mapped_column(String(64))
     summary_posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The close was handled: the draft went to the moderators (or the round was withheld)."""
+    summary_to: Mapped[str] = mapped_column(String(16), default="audience")  # | moderators
+    review_state: Mapped[str | None] = mapped_column(String(16))
+    """None while open; then pending (draft with the moderators), published, kept (a
+    moderator chose not to publish) or withheld (fewer answers than the minimum)."""
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL")
+    )
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_channel_id: Mapped[str | None] = mapped_column(String(64))
+    published_message_id: Mapped[str | None] = mapped_column(String(64))
     recurring_id: Mapped[int | None] = mapped_column(
         ForeignKey("reflection_schedules.id", ondelete="SET NULL")
     )
@@ -66,6 +77,8 @@ class NamedAnswer(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     question_id: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Taken out of the summary by a moderator; the author still sees it in their data."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
@@ -86,6 +99,8 @@ class AnonymousAnswer(Base):
     token_hash: Mapped[str] = mapped_column(String(64))
     question_id: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Taken out of the summary by a moderator (its text is wiped then)."""
 
 
 class ReflectionPause(Base):
