@@ -94,6 +94,7 @@ async def run(members: int, global_limit: int, dm_open_limit: int) -> dict[str, 
                     "ronde start",
                     titel="Terugblik",  # type: ignore[arg-type]
                     vraag1="Wat neem je mee?",
+                    samenvatting="moderators",  # no announcements channel in this server
                 )
                 assert "Reflectieronde #1" in (reply.content or str(reply.embeds)), reply
                 # everyone in the community is asked, the coordinator who started it too
