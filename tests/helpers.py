@@ -52,6 +52,7 @@ class RecordingPlatform:
         self.posts: list[tuple[str, object]] = []
         self.edits: list[tuple[str, str]] = []
         self.threads: list[tuple[str, bool, tuple[str, ...]]] = []
+        self.renamed: list[tuple[str, str]] = []
         self.events: dict[str, object] = {}
         self.cancelled_events: list[str] = []
         self.closed_dms = closed_dms or set()
@@ -86,6 +87,9 @@ class RecordingPlatform:
     ) -> str:
         self.threads.append((name, private, member_platform_ids))
         return self._id("t")
+
+    async def rename_thread(self, place_id: str, thread_id: str, name: str) -> None:
+        self.renamed.append((thread_id, name))
 
     async def upsert_event(self, place_id: str, event_id: str | None, spec: object) -> str:
         event_id = event_id or self._id("e")

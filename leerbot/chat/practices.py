@@ -589,7 +589,15 @@ async def moderated_job(run: scheduling.JobRun) -> None:
         community = await db.get(Community, run.community_id)
         row = await db.get(Practice, int(run.payload["practice_id"]))
         author = await db.get(Member, row.author_id) if row and row.author_id else None
-    if platform is None or community is None or row is None or author is None or row.anonymous:
+        item = await core.view(db, None, row.id) if row is not None else None
+    if platform is None or community is None or row is None or item is None:
+        return
+    if row.thread_id:  # the discussion thread was named after the title: it follows
+        name = translate(
+            community.locale, "practices.thread_name", title=title_of(item, community.locale)
+        )
+        await platform.rename_thread(community.platform_id, row.thread_id, name[:100])
+    if author is None or row.anonymous:
         return
     hidden = run.payload.get("action") == "hidden"
     params = {"number": row.id, "title": row.title, "reason": run.payload.get("reason", "")}

@@ -35,6 +35,7 @@ from leerbot.testing.state import (
     MANAGE_EVENTS,
     MANAGE_MESSAGES,
     MANAGE_ROLES,
+    MANAGE_THREADS,
     NEWS_THREAD,
     PRIVATE_THREAD,
     PUBLIC_THREAD,
@@ -978,6 +979,31 @@ async def _announce_thread(ctx: Ctx, thread: Channel) -> None:
         "member": thread.thread_member_payload(fake.bot_user.id),
     }
     await fake._dispatch("THREAD_CREATE", payload, intent=1)
+
+
+@route("PATCH", "/channels/{channel_id}")
+async def modify_thread(ctx: Ctx) -> Result:
+    """Rename (or archive) a thread. As Discord: the thread's owner may rename it, anyone
+    else needs Manage Threads; other channel kinds are out of this fake's scope."""
+    thread = _channel(ctx)
+    if thread.type not in (PUBLIC_THREAD, PRIVATE_THREAD, NEWS_THREAD) or thread.guild is None:
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    if thread.owner_id != ctx.fake.bot_user.id:
+        _require(ctx, thread.guild, MANAGE_THREADS)
+    body = ctx.body or {}
+    if "name" in body:
+        name = str(body["name"] or "")
+        if not 1 <= len(name) <= 100:
+            raise invalid_form(
+                [
+                    SchemaError(
+                        ("name",), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+                    )
+                ]
+            )
+        thread.name = name
+    await ctx.fake._dispatch("THREAD_UPDATE", thread.to_payload(), intent=1)
+    return 200, thread.to_payload()
 
 
 @route("POST", "/channels/{channel_id}/messages/{message_id}/threads")

@@ -126,6 +126,11 @@ async def test_a_moderator_hides_a_point_the_author_is_told_and_restoring_brings
     assert field(message, "Steun") == "1" and field(message, "Status") == "nieuw"
     assert buttons(message) == []
     assert len(fake.messages(world.agenda)) == 1, "the card is edited, not posted again"
+    thread = thread_of(world, message)
+    assert thread is not None
+    await fake.wait_until(
+        lambda: SECRET not in thread.name, what=f"the thread renamed (is {thread.name!r})"
+    )
 
     # Sanne is told privately, in Dutch, with the reason; her text is still hers
     dm = await notice
@@ -163,6 +168,7 @@ async def test_a_moderator_hides_a_point_the_author_is_told_and_restoring_brings
     assert f"Wat {SECRET} overkwam." in seen(message)
     assert field(message, "Ingediend door") == "Sanne"
     assert buttons(message) == ["Steun dit punt"]
+    await fake.wait_until(lambda: SECRET in thread.name, what="the thread's own name back")
     assert "Je agendapunt #1" in seen(await notice)
     twice = await fake.slash(world.kees, "agenda restore", punt=1)
     assert "The text of agenda point #1 is not hidden. There is nothing to restore." in seen(twice)

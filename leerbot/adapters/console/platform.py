@@ -58,6 +58,9 @@ class ConsolePlatform:
         self._say(translate(self._locale(), "console.platform_thread", name=name, private=private))
         return thread_id
 
+    async def rename_thread(self, place_id: str, thread_id: str, name: str) -> None:
+        self._say(translate(self._locale(), "console.platform_thread_renamed", name=name))
+
     async def upsert_event(self, place_id: str, event_id: str | None, spec: EventSpec) -> str:
         self._say(
             translate(

@@ -116,6 +116,12 @@ class DiscordPlatform:
             await http.add_user_to_thread(int(thread_id), int(member))
         return thread_id
 
+    async def rename_thread(self, place_id: str, thread_id: str, name: str) -> None:
+        try:
+            await self.client.http.edit_channel(int(thread_id), name=name[:100])
+        except discord.NotFound:
+            log.info("thread %s no longer exists; nothing to rename", thread_id)
+
     def _event_payload(self, spec: EventSpec) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "name": spec.name[:100],
