@@ -18,7 +18,7 @@ from leerbot.chat import job_handlers, load_all
 from leerbot.chat.dispatch import Dispatcher
 from leerbot.chat.platform import Platform
 from leerbot.config import Settings
-from leerbot.core import audit
+from leerbot.core import audit, reflections
 from leerbot.db import migrate
 from leerbot.db.engine import create_engine, make_sessionmaker
 from leerbot.scheduling import Scheduler
@@ -72,13 +72,22 @@ async def open_app(settings: Settings, *, upgrade: bool = True) -> AsyncIterator
         if upgrade:
             async with sessionmaker() as db, db.begin():
                 purged = await audit.purge_expired(db, settings.privacy.audit_retention_days)
-                finished = await scheduling.purge_finished(db)
-            if purged or finished:
+                finished = await scheduling.purge_finished(
+                    db, saved_search_days=settings.practices.saved_search_days
+                )
+                sealed = await reflections.seal_closed_rounds(db)
+                asked = await reflections.purge_recipients(
+                    db, settings.privacy.round_recipients_retention_days
+                )
+            if purged or finished or sealed or asked:
                 log.info(
-                    "removed %d audit entries past their retention period and %d "
-                    "finished scheduled jobs",
+                    "removed %d audit entries past their retention period, %d finished "
+                    "scheduled jobs and %d rows of who was asked in finished rounds; "
+                    "sealed %d closed rounds",
                     purged,
                     finished,
+                    asked,
+                    sealed,
                 )
         dispatcher = Dispatcher(sessionmaker, settings, load_all())
         opened = App(settings, engine, sessionmaker, dispatcher)

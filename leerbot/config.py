@@ -40,6 +40,12 @@ class DiscordSettings(_Section):
 class PrivacySettings(_Section):
     small_number_threshold: int = Field(default=5, ge=2, le=50)
     audit_retention_days: int = Field(default=730, ge=30)
+    round_recipients_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Who was asked in a finished round is forgotten after this many days.",
+    )
 
 
 class SessionSettings(_Section):
@@ -117,6 +123,12 @@ class PracticeSettings(_Section):
     digest: Literal["weekly", "monthly", "off"] = "weekly"
     digest_weekday: int = Field(default=0, ge=0, le=6, description="0 = Monday")
     digest_hour: int = Field(default=9, ge=0, le=23)
+    saved_search_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="A search behind 'next page' buttons is forgotten after this many days.",
+    )
 
 
 class LoggingSettings(_Section):

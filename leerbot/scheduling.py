@@ -408,14 +408,37 @@ async def run_due(scheduler: Scheduler) -> int:
     return ran
 
 
-async def purge_finished(db: AsyncSession, days: int = 30) -> int:
-    """Forget jobs that were done, cancelled or missed more than `days` ago, and the
-    delivery records of their messages; returns how many jobs went."""
+MEMBER_KEY = "member_id"
+"""The one payload key under which a job may name a member (by key: a notice for them)."""
+
+
+async def forget_member(db: AsyncSession, member_id: int) -> int:
+    """A member deleted their data: jobs whose payload names them go (a pending notice for
+    someone who is gone has nobody to reach; a finished one is only a trace). Returns how
+    many went; a timer already armed for one finds no row and does nothing."""
+    from sqlalchemy import String, cast, delete
+
+    candidates = await db.execute(
+        select(ScheduledJob.id, ScheduledJob.payload).where(
+            cast(ScheduledJob.payload, String).contains(f'"{MEMBER_KEY}"', autoescape=True)
+        )
+    )
+    ids = [i for i, payload in candidates if (payload or {}).get(MEMBER_KEY) == member_id]
+    if ids:
+        await db.execute(delete(ScheduledJob).where(ScheduledJob.id.in_(ids)))
+    return len(ids)
+
+
+async def purge_finished(db: AsyncSession, days: int = 30, *, saved_search_days: int = 30) -> int:
+    """Forget jobs that were done, cancelled or missed more than `days` ago, the delivery
+    records of their messages, and the searches behind page buttons older than
+    `saved_search_days`; returns how many jobs went."""
     from sqlalchemy import delete, or_
 
     from leerbot.db.models import ReminderDelivery
 
-    cutoff = datetime.now(UTC) - timedelta(days=days)
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(days=days)
     result = await db.execute(
         delete(ScheduledJob).where(
             or_(
@@ -428,5 +451,7 @@ async def purge_finished(db: AsyncSession, days: int = 30) -> int:
     await db.execute(delete(ReminderDelivery).where(ReminderDelivery.created_at < cutoff))
     from leerbot.db.models import SavedSearch  # paging state behind old buttons
 
-    await db.execute(delete(SavedSearch).where(SavedSearch.created_at < cutoff))
+    await db.execute(
+        delete(SavedSearch).where(SavedSearch.created_at < now - timedelta(days=saved_search_days))
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

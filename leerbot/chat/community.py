@@ -371,7 +371,9 @@ async def profile_set(
     if ervaring_delen is not None:
         changes["share_lived_experience"] = ervaring_delen
     view = await core.update_profile(ctx.db, ctx.actor, **changes)  # type: ignore[arg-type]
-    reply = _profile_reply(view, "community.profile.saved")
+    reply = _profile_reply(
+        view, "community.profile.saved" if view.changed else "community.profile.unchanged"
+    )
     if taal is not None:
         reply.locale = taal
     return reply
@@ -409,4 +411,7 @@ async def profile_experience_button(ctx: Context, _arg: str) -> Reply:
 @registry.form("profile.experience", permission=Action.EDIT_OWN_PROFILE)
 async def profile_experience_saved(ctx: Context, _arg: str, values: dict[str, str]) -> Reply:
     view = await core.update_profile(ctx.db, ctx.actor, lived_experience=values.get("ervaring", ""))
-    return _profile_reply(view, "community.profile.experience_saved")
+    return _profile_reply(
+        view,
+        "community.profile.experience_saved" if view.changed else "community.profile.unchanged",
+    )

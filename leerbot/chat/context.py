@@ -3,7 +3,7 @@ community, the settings and the language to answer in."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from leerbot.chat.reply import Reply
 from leerbot.config import Settings
 from leerbot.core.actor import Actor
+from leerbot.core.steps import SecondStep
 from leerbot.db.models import Community
 
 
@@ -28,6 +29,9 @@ class Context:
     actor: Actor
     community: Community
     settings: Settings
+    after_commit: list[SecondStep] = field(default_factory=list)
+    """Work for units of their own once this one committed, before the member is answered
+    (see leerbot.core.steps)."""
 
     @property
     def locale(self) -> str:

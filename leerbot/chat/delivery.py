@@ -17,6 +17,7 @@ from leerbot.chat.platform import Platform
 from leerbot.chat.reply import Reply
 from leerbot.db.models import Community, Member, ReminderDelivery
 from leerbot.i18n import translate
+from leerbot.logging_ids import who
 
 log = logging.getLogger("leerbot.delivery")
 
@@ -62,7 +63,7 @@ async def deliver(
                 await platform.post(community.platform_id, thread, reply)
                 via = "thread"
         except Exception:
-            log.exception("could not deliver %s to member %s", run.key, member.id)
+            log.exception("could not deliver %s to member %s", run.key, who(member.id))
         async with run.sessionmaker() as db, db.begin():
             row = await db.scalar(
                 select(ReminderDelivery).where(

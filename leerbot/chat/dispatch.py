@@ -25,8 +25,10 @@ from leerbot.core.actor import Identity
 from leerbot.core.community import get_or_create_community, resolve_actor
 from leerbot.core.errors import LeerbotError, NotFound, ValidationFailed
 from leerbot.core.permissions import require
+from leerbot.core.steps import SecondStep
 from leerbot.db.models import Member
 from leerbot.i18n import has_key, normalize_locale, translate
+from leerbot.logging_ids import who
 
 log = logging.getLogger("leerbot.chat")
 
@@ -209,8 +211,30 @@ class Dispatcher:
         member.welcomed_at = datetime.now(UTC)
         reply.followups.append(welcome(self.settings, ctx.locale, ctx.community.name))
 
+    async def _second_steps(self, steps: list[SecondStep], what: str) -> LeerbotError | None:
+        """Run each step in a transaction of its own, in order. When one fails, its undo runs
+        (in another) and the member is told; nothing later runs. Unexpected errors propagate
+        to the calm apology, after the undo."""
+        for step in steps:
+            try:
+                async with self.sessionmaker() as db, db.begin():
+                    await step.run(db)
+            except Exception as exc:
+                if step.undo is not None:
+                    try:
+                        async with self.sessionmaker() as db, db.begin():
+                            await step.undo(db)
+                    except Exception:
+                        log.exception("could not undo the first step of %s", what)
+                if isinstance(exc, LeerbotError):
+                    log.info("second step of %s refused: %s", what, exc.key)
+                    return exc
+                raise
+        return None
+
     async def _unit_of_work(self, place: Place, identity: Identity, body: Any, what: str) -> Reply:
         locale = normalize_locale(identity.locale_hint or self.settings.default_locale)
+        ctx: Context | None = None
         try:
             async with self.sessionmaker() as db:
                 try:
@@ -227,8 +251,12 @@ class Dispatcher:
                         reply.locale = reply.locale or ctx.locale
                         await self._welcome_once(ctx, reply)
                 except LeerbotError as exc:
-                    log.info("refused %s for %s: %s", what, identity.platform_id, exc.key)
+                    log.info("refused %s for %s: %s", what, who(identity.platform_id), exc.key)
                     return error_reply(exc, locale)
+            if ctx is not None and ctx.after_commit:
+                failed = await self._second_steps(ctx.after_commit, what)
+                if failed is not None:
+                    return error_reply(failed, locale)
             return reply
         except Exception:
             incident = uuid.uuid4().hex[:8]

@@ -395,18 +395,7 @@ async def _results(
         text=UserText("\n".join(lines)),
     )
     if found.pages > 1 and saved is None:
-        saved = SavedSearch(
-            community_id=ctx.actor.community_id,
-            query=query,
-            filters={
-                "site": filters.site,
-                "theme": filters.theme,
-                "level": filters.level,
-                "tag": filters.tag,
-            },
-        )
-        ctx.db.add(saved)
-        await ctx.db.flush()
+        saved = await core.save_search(ctx.db, ctx.actor, ctx.settings, query, filters)
     if saved is not None:
         if found.page > 1:
             reply.buttons.append(
@@ -447,10 +436,10 @@ async def search_command(
 @registry.action("practice.page", permission=core.VIEW)
 async def page_button(ctx: Context, arg: str) -> Reply:
     saved_id, _, page = arg.partition(":")
-    saved = await ctx.db.get(SavedSearch, int(saved_id))
-    if saved is None or saved.community_id != ctx.actor.community_id:
+    found = await core.saved_search(ctx.db, ctx.actor, int(saved_id))
+    if found is None:
         return Reply.error("errors.unknown_button")
-    filters = core.SearchFilters(**{k: v for k, v in saved.filters.items() if v})
+    saved, filters = found
     return await _results(ctx, saved.query, filters, int(page or 1), saved=saved)
 
 

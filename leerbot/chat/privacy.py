@@ -61,7 +61,10 @@ async def ask_delete(ctx: Context, _arg: str) -> Reply:
 @registry.action("privacy.delete_confirmed", permission=Action.MANAGE_OWN_DATA)
 async def delete_confirmed(ctx: Context, _arg: str) -> Reply:
     await privacy.delete(ctx.db, ctx.actor)
-    return Reply.say("privacy.deleted")
+    reply = Reply.say("privacy.deleted")
+    # what a front end keeps in memory about them (Discord: the DM channel) goes too
+    reply.meta["forget_member"] = ctx.actor.platform_id
+    return reply
 
 
 @registry.action("privacy.delete_cancelled", permission=Action.MANAGE_OWN_DATA)

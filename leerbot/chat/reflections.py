@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, registry
@@ -561,6 +561,7 @@ async def answer_submitted(ctx: Context, arg: str, values: dict[str, str]) -> Re
         part=int(part),
         confirmed=len(parts) > 3 and parts[3] == "c",
     )
+    ctx.after_commit.extend(result.steps)  # an anonymous answer: in its own transaction
     handle = result.token if result.anonymous else "n"
     buttons = []
     if result.next_part:
@@ -595,7 +596,8 @@ async def answer_submitted(ctx: Context, arg: str, values: dict[str, str]) -> Re
 @registry.action("round.withdraw", permission=core.ANSWER_ROUNDS)
 async def withdraw_button(ctx: Context, arg: str) -> Reply:
     round_id, handle = _ids(arg)[:2]
-    await core.withdraw(ctx.db, ctx.actor, int(round_id), None if handle == "n" else handle)
+    done = await core.withdraw(ctx.db, ctx.actor, int(round_id), None if handle == "n" else handle)
+    ctx.after_commit.extend(done.steps)
     return Reply.say("reflections.withdrawn")
 
 
@@ -1035,7 +1037,39 @@ async def after_session_hook(run: scheduling.JobRun, occurrence: object) -> None
             )
 
 
+async def compact_job(run: scheduling.JobRun) -> None:
+    """After a round was sealed: clear the old row versions from the database files. When
+    a reader or a lock is in the way, try again in ten minutes (five times at most)."""
+    attempt = int(run.payload.get("attempt", 1))
+    async with run.sessionmaker() as db:
+        done = await core.compact(db)
+    if done:
+        log.info("round %s sealed and compacted", run.payload["round_id"])
+        return
+    if attempt >= COMPACT_ATTEMPTS:
+        log.warning(
+            "round %s: the database could not be compacted after %d attempts; it will be at "
+            "the next round's close",
+            run.payload["round_id"],
+            attempt,
+        )
+        return
+    async with run.sessionmaker() as db, db.begin():
+        await scheduling.schedule(
+            db,
+            community_id=run.community_id,
+            kind="round.compact",
+            key=f"round:{run.payload['round_id']}:compact:{attempt + 1}",
+            due_at=datetime.now(UTC) + timedelta(minutes=10),
+            payload={"round_id": run.payload["round_id"], "attempt": attempt + 1},
+            grace=timedelta(days=30),
+        )
+
+
+COMPACT_ATTEMPTS = 5
+
 JOBS = {
+    "round.compact": compact_job,
     "round.deliver": deliver_job,
     "round.reminder": reminder_job,
     "round.close": close_job,

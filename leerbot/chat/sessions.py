@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -649,7 +649,7 @@ async def _publish_card(run: scheduling.JobRun) -> None:
     if item.status == "cancelled":
         if item.event_id:
             await platform.cancel_event(community.platform_id, item.event_id)
-    else:
+    elif item.ends_at > datetime.now(UTC):  # a meeting that is over keeps its event as it was
         spec = EventSpec(
             name=item.title[:100],
             description=translate(locale, "sessions.event_description", number=item.id)[:1000],

@@ -746,6 +746,8 @@ async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
 
 
 async def _delete_data(db: AsyncSession, member: Member) -> None:
+    """Support is withdrawn (the counts drop), named points stay without the name, and the
+    card of every point that showed the name or counted the support is shown again."""
     supported = list(
         await db.scalars(select(AgendaSupport.item_id).where(AgendaSupport.member_id == member.id))
     )
@@ -756,11 +758,22 @@ async def _delete_data(db: AsyncSession, member: Member) -> None:
             .where(AgendaItem.id == item_id)
             .values(support_count=AgendaItem.support_count - 1)
         )
+    named = list(
+        await db.scalars(
+            select(AgendaItem.id).where(
+                AgendaItem.author_id == member.id, AgendaItem.anonymous.is_(False)
+            )
+        )
+    )
     await db.execute(
         update(AgendaItem)
         .where(AgendaItem.author_id == member.id)
         .values(author_id=None, anonymous=True)
     )
+    for item_id in sorted(set(supported) | set(named)):
+        item = await db.get(AgendaItem, item_id)
+        if item is not None:
+            await _publish(db, item)
     await db.execute(
         update(AgendaStatusChange)
         .where(AgendaStatusChange.changed_by_id == member.id)

@@ -7,12 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leerbot.core.actor import Actor
 from leerbot.core.permissions import Action, require
 from leerbot.db.models import AuditEntry, Member
+
+MEMBER_DETAIL = "member"
+"""The one key under which `details` may name a member (by key, never by name): what a
+moderator did to someone (confirmed their role, recorded their attendance). Forgetting a
+member (`forget_member`) looks for it; names and private texts never go into `details`."""
 
 
 async def record(
@@ -61,11 +66,40 @@ async def recent(db: AsyncSession, actor: Actor, limit: int = 20) -> list[AuditL
     ]
 
 
+async def forget_member(db: AsyncSession, member_id: int) -> None:
+    """A member deleted their data: no audit row may point at them any more.
+
+    - Rows *about* them (target "member") that they wrote themselves, or that have no
+      author left, are removed: "someone changed a profile" tells a coordinator nothing, and
+      a field list with a time is still about one person. Rows about them written by someone
+      else (a coordinator who made them moderator) stay, without the target: that person's
+      action stays accountable, but it no longer points at anybody.
+    - A `details` key naming them (see MEMBER_DETAIL) is taken out; the action stays.
+    - Rows they wrote lose their author.
+    """
+    about = (AuditEntry.target_type == "member") & (AuditEntry.target_id == str(member_id))
+    await db.execute(
+        delete(AuditEntry).where(
+            about, or_(AuditEntry.actor_id == member_id, AuditEntry.actor_id.is_(None))
+        )
+    )
+    await db.execute(update(AuditEntry).where(about).values(target_id=None))
+    candidates = await db.scalars(
+        select(AuditEntry).where(
+            cast(AuditEntry.details, String).contains(f'"{MEMBER_DETAIL}"', autoescape=True)
+        )
+    )
+    for entry in candidates:
+        if (entry.details or {}).get(MEMBER_DETAIL) == member_id:
+            entry.details = {k: v for k, v in entry.details.items() if k != MEMBER_DETAIL}
+    await db.execute(
+        update(AuditEntry).where(AuditEntry.actor_id == member_id).values(actor_id=None)
+    )
+
+
 async def purge_expired(db: AsyncSession, retention_days: int) -> int:
     """Delete audit entries older than the retention period; returns how many."""
     from datetime import UTC, timedelta
-
-    from sqlalchemy import delete
 
     cutoff = datetime.now(UTC) - timedelta(days=retention_days)
     result = await db.execute(delete(AuditEntry).where(AuditEntry.created_at < cutoff))

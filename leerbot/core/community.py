@@ -450,9 +450,11 @@ class ProfileView:
     lived_experience: str | None
     share_lived_experience: bool
     is_own: bool
+    changed: tuple[str, ...] = ()
+    """After `update_profile`: the fields that really changed (empty: nothing did)."""
 
 
-def _profile_view(member: Member, *, own: bool) -> ProfileView:
+def _profile_view(member: Member, *, own: bool, changed: tuple[str, ...] = ()) -> ProfileView:
     functions = tuple(
         f
         for f, on in (("coordinator", member.is_coordinator), ("moderator", member.is_moderator))
@@ -468,6 +470,7 @@ def _profile_view(member: Member, *, own: bool) -> ProfileView:
         lived_experience=member.lived_experience if show_private else None,
         share_lived_experience=member.share_lived_experience,
         is_own=own,
+        changed=changed,
     )
 
 
@@ -481,6 +484,14 @@ async def view_profile(
 
 
 _UNSET = object()
+PROFILE_FIELDS = {
+    "role": "role",
+    "site_id": "site",
+    "locale": "locale",
+    "lived_experience": "lived_experience",
+    "share_lived_experience": "share_lived_experience",
+}
+"""Profile columns a member sets, and the field name the audit trail records for each."""
 
 
 async def update_profile(
@@ -493,54 +504,61 @@ async def update_profile(
     lived_experience: str | object | None = _UNSET,
     share_lived_experience: bool | object = _UNSET,
 ) -> ProfileView:
-    """Change one's own profile. `""` (or "geen") clears a field; unset fields stay."""
+    """Change one's own profile. `""` (or "geen") clears a field; unset fields stay.
+
+    Only what really differs is written and audited: saving a profile unchanged (a front end
+    that sets the role each time, a form sent again) writes nothing at all, and the view's
+    `changed` is empty so the member can be told that nothing changed."""
     require(actor, Action.EDIT_OWN_PROFILE)
     member = await db.get(Member, actor.member_id)
     assert member is not None
-    changed: list[str] = []
+    wanted: dict[str, object] = {}
     if role is not _UNSET:
         value = str(role or "").strip().lower()
         if value in ("", "geen", "none"):
-            member.role = None
+            wanted["role"] = None
         elif value in {r.value for r in MemberRole}:
-            member.role = value
+            wanted["role"] = value
         else:
             raise ValidationFailed(
                 "errors.bad_choice", field="role", choices=", ".join(r.value for r in MemberRole)
             )
-        changed.append("role")
+    new_site: Site | None = None
     if site is not _UNSET:
         value = str(site or "").strip()
-        if value.lower() in ("", "geen", "none"):
-            member.site_id, member.site = None, None
-        else:
-            found = await find_site(db, actor, value)
-            member.site_id, member.site = found.id, found
-        changed.append("site")
+        if value.lower() not in ("", "geen", "none"):
+            new_site = await find_site(db, actor, value)
+        wanted["site_id"] = new_site.id if new_site else None
     if locale is not _UNSET:
         value = str(locale or "").strip().lower()
         if value in ("", "geen", "none"):
-            member.locale = None
+            wanted["locale"] = None
         elif value in LOCALES:
-            member.locale = value
+            wanted["locale"] = value
         else:
             raise ValidationFailed(
                 "errors.bad_choice", field="language", choices=", ".join(LOCALES)
             )
-        changed.append("locale")
     if lived_experience is not _UNSET:
-        member.lived_experience = clean_text(
+        wanted["lived_experience"] = clean_text(
             str(lived_experience or ""),
             field="lived_experience",
             max_length=LIVED_EXPERIENCE_MAX,
             required=False,
         )
-        changed.append("lived_experience")
     if share_lived_experience is not _UNSET:
-        member.share_lived_experience = bool(share_lived_experience)
-        changed.append("share_lived_experience")
-    if not changed:
+        wanted["share_lived_experience"] = bool(share_lived_experience)
+    if not wanted:
         raise ValidationFailed("errors.nothing_to_change")
-    # Only the names of the fields go into the audit trail, never their private content.
-    await audit.record(db, actor, "profile.updated", "member", member.id, fields=changed)
-    return _profile_view(member, own=True)
+    changed: list[str] = []
+    for column, value in wanted.items():
+        if getattr(member, column) == value:
+            continue
+        setattr(member, column, value)
+        if column == "site_id":
+            member.site = new_site
+        changed.append(PROFILE_FIELDS[column])
+    if changed:
+        # Only the names of the fields go into the audit trail, never their private content.
+        await audit.record(db, actor, "profile.updated", "member", member.id, fields=changed)
+    return _profile_view(member, own=True, changed=tuple(changed))

@@ -39,7 +39,14 @@ from leerbot.core.errors import Conflict, NotFound, PermissionDenied, Validation
 from leerbot.core.permissions import Standing, may, register_rule, require
 from leerbot.core.themes import load_themes
 from leerbot.core.validation import clean_text
-from leerbot.db.models import Member, Practice, PracticeLink, PracticeRevision, Site
+from leerbot.db.models import (
+    Member,
+    Practice,
+    PracticeLink,
+    PracticeRevision,
+    SavedSearch,
+    Site,
+)
 from leerbot.search import practices as index
 from leerbot.search.dutch import query_terms
 
@@ -586,6 +593,48 @@ async def search(
     )
 
 
+async def save_search(
+    db: AsyncSession,
+    actor: Actor,
+    settings: Settings,
+    query: str,
+    filters: SearchFilters,
+) -> SavedSearch:
+    """Keep a search behind its "next page" buttons (a button's id is too short for it).
+    It belongs to the member who searched; searches older than
+    `practices.saved_search_days` are purged here as well as at start."""
+    from sqlalchemy import delete
+
+    cutoff = datetime.now(UTC) - timedelta(days=settings.practices.saved_search_days)
+    await db.execute(delete(SavedSearch).where(SavedSearch.created_at < cutoff))
+    saved = SavedSearch(
+        community_id=actor.community_id,
+        member_id=actor.member_id if actor.member_id > 0 else None,
+        query=query,
+        filters={
+            "site": filters.site,
+            "theme": filters.theme,
+            "level": filters.level,
+            "tag": filters.tag,
+        },
+    )
+    db.add(saved)
+    await db.flush()
+    return saved
+
+
+async def saved_search(
+    db: AsyncSession, actor: Actor, saved_id: int
+) -> tuple[SavedSearch, SearchFilters] | None:
+    """The member's own saved search (None when it is gone, or someone else's)."""
+    saved = await db.get(SavedSearch, saved_id)
+    if saved is None or saved.community_id != actor.community_id:
+        return None
+    if saved.member_id is not None and saved.member_id != actor.member_id:
+        return None
+    return saved, SearchFilters(**{k: v for k, v in (saved.filters or {}).items() if v})
+
+
 async def similar(
     db: AsyncSession,
     actor: Actor,
@@ -727,7 +776,19 @@ async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
     practices = await db.scalars(
         select(Practice).where(Practice.author_id == member.id, Practice.anonymous.is_(False))
     )
+    searches = await db.scalars(
+        select(SavedSearch).where(SavedSearch.member_id == member.id).order_by(SavedSearch.id)
+    )
     return {
+        # kept only behind the "next page" buttons of a search, for a limited time
+        "searches_with_more_pages": [
+            {
+                "query": s.query,
+                "filters": {k: v for k, v in (s.filters or {}).items() if v},
+                "when": s.created_at.isoformat(timespec="seconds"),
+            }
+            for s in searches
+        ],
         "practices": [
             {
                 "number": p.id,
@@ -747,20 +808,34 @@ async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
                 ),
             }
             for p in practices
-        ]
+        ],
     }
 
 
 async def _delete_data(db: AsyncSession, member: Member) -> None:
+    """Drafts and saved searches go; shared practices stay without the name, and the card
+    of each one that showed the name is shown again."""
     from sqlalchemy import delete, update
 
     drafts = select(Practice.id).where(Practice.author_id == member.id, Practice.state == "draft")
     await db.execute(delete(Practice).where(Practice.id.in_(drafts)))
+    named = list(
+        await db.scalars(
+            select(Practice.id).where(
+                Practice.author_id == member.id, Practice.anonymous.is_(False)
+            )
+        )
+    )
     await db.execute(
         update(Practice)
         .where(Practice.author_id == member.id)
         .values(author_id=None, anonymous=True)
     )
+    await db.execute(delete(SavedSearch).where(SavedSearch.member_id == member.id))
+    for practice_id in named:
+        practice = await db.get(Practice, practice_id)
+        if practice is not None:
+            await publish(db, practice)
     await db.execute(
         update(PracticeRevision)
         .where(PracticeRevision.editor_id == member.id)
@@ -777,7 +852,7 @@ def _register_data_handler() -> None:
     privacy.register(
         privacy.DataHandler(
             name="practices",
-            tables=("practices", "practice_revisions"),
+            tables=("practices", "practice_revisions", "saved_searches"),
             summary_key="privacy.summary.practices",
             count=_count_data,
             export=_export_data,

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leerbot import scheduling
+from leerbot.core import audit
 from leerbot.core.actor import Actor
 from leerbot.core.permissions import Action, require
 from leerbot.db.models import AuditEntry, Community, Member
@@ -95,7 +97,13 @@ async def export(db: AsyncSession, actor: Actor) -> bytes:
 async def delete(db: AsyncSession, actor: Actor) -> None:
     """Delete everything held about the actor, then the member row itself.
 
-    No audit entry names the member afterwards: their earlier entries lose their author.
+    Afterwards no table holds their key, platform id, name or private texts: each handler
+    removes or unlinks its rows (and schedules the cards that showed the name to be shown
+    again without it); the audit trail keeps no row that points at them (see
+    `audit.forget_member`), no scheduled job names them, and their key is never handed out
+    again (AUTOINCREMENT on SQLite, sequences on PostgreSQL). What platforms keep outside
+    the database (a cached DM channel) is for the front end: the chat reply says whom to
+    forget.
     """
     require(actor, Action.MANAGE_OWN_DATA)
     member = await _member(db, actor)
@@ -156,15 +164,14 @@ async def _export_core(db: AsyncSession, member: Member) -> dict[str, Any]:
 
 
 async def _delete_core(db: AsyncSession, member: Member) -> None:
-    await db.execute(
-        update(AuditEntry).where(AuditEntry.actor_id == member.id).values(actor_id=None)
-    )
+    await audit.forget_member(db, member.id)
+    await scheduling.forget_member(db, member.id)
 
 
 register(
     DataHandler(
         name="profile",
-        tables=("members", "audit_entries"),
+        tables=("members", "audit_entries", "scheduled_jobs"),
         summary_key="privacy.summary.profile",
         count=_count_core,
         export=_export_core,

@@ -1,24 +1,60 @@
 """Reflection-question rounds: a few questions to an audience, answers collected over a
-window, one gentle reminder, and a summary afterwards — only when enough people answered.
+window, one gentle reminder, and a summary afterwards — reviewed by a moderator, and only
+when enough people answered.
 
-Anonymity scheme (why an anonymous answer cannot be linked to a member):
+Anonymity: the threat model
+===========================
 
-- Who was asked lives in `reflection_recipients` (member, status answered/skipped), so a
-  member cannot answer twice and gets no reminder after answering. It never says *what*.
-- Anonymous answers live in `reflection_anonymous_answers` with no member column, no
-  timestamp, and a random primary key (on SQLite a WITHOUT ROWID table, so not even the
-  storage order follows the answering order). Their only handle is `token_hash`, the
-  SHA-256 of a random 128-bit token.
-- The token itself is never stored by leerbot and never logged: it travels only inside the
-  custom id of the "change / delete my answer" buttons in the member's own confirmation
-  message. Whoever holds that message (the member) can change or delete the answer; the
-  database, the logs and every export hold nothing that leads from a member to an answer.
-- Audit entries are never written for anonymous answers; summaries and exports show no
-  names for them, and nothing at all below the round's minimum number of answers.
-- Residual risks, said plainly: someone who can watch the running bot process (or
-  PostgreSQL's write-ahead log during the round) sees events in time order; the text of an
-  answer can itself reveal its author in a small group; Discord holds the member's message
-  with the token. Closing a round does not weaken any of this.
+What is stored. Who was asked lives in `reflection_recipients` (member, status), so a member
+cannot answer twice and gets no reminder after answering; it never says *what*. Anonymous
+answers live in `reflection_anonymous_answers`: no member column, no timestamp, a random key,
+and as only handle the SHA-256 of a random token that exists only in the member's own
+confirmation message (the "change / delete" buttons). The token is never stored or logged.
+
+1. Anyone reading summaries, exports, logs or the bot's messages (members, moderators,
+   coordinators, funders): cannot link an anonymous answer to a member. Summaries show no
+   names for anonymous answers and nothing below the round's minimum (never below
+   `privacy.small_number_threshold` without names); in the member's-choice mode anonymous
+   answers are held back unless at least that many chose anonymous; no audit entry is
+   written for answering; the log never holds a token or an answer.
+
+2. Anyone with a copy of the database taken after the round closed (the SQLite file and its
+   WAL, a `pg_dump`, a backup, the tables read by an administrator): cannot link either. The
+   close seals the round (`seal`): the counts are kept on the round; every anonymous answer is
+   written again in random order with a new random key and a new random handle (the members'
+   tokens open nothing any more); every recipient row is written again in member order with
+   one status, so who answered, who skipped and in which order is forgotten; the round's
+   delivery records are deleted. All of it happens in the closing transaction, so the rows
+   share one transaction id. Then `compact` removes the old row versions: SQLite overwrites
+   deleted content with zeros (`secure_delete`) and the WAL is checkpointed and truncated;
+   PostgreSQL rewrites the tables with VACUUM FULL, which also removes dead row versions and
+   rebuilds the indexes. A forensic test (tests/core/test_anonymity_forensics.py) checks row
+   contents, physical order, transaction ids, raw pages, `pg_dump` order and the SQLite bytes
+   on both databases.
+
+   Not covered: PostgreSQL's write-ahead log itself. A file-level copy of the server's data
+   directory (including `pg_wal`) or archived WAL (point-in-time recovery) taken or kept from
+   while the round was open holds the open-round history of item 3. A plain `pg_dump`, the
+   README's backup, does not. Deleted files may also linger on the disk below the database
+   (file system, SSD), which only disk encryption addresses.
+
+3. An administrator of the live database server while a round is open (or anyone with its
+   WAL archive): can see *when* things are written. An anonymous answer is never written in
+   the same transaction as anything about its member: the member's "answered" mark is
+   committed first, in its own transaction, and the answer rows after it in another
+   (`SecondStep`), so no transaction id or WAL commit holds both. But the two transactions
+   follow each other within milliseconds, so someone watching the server (or reading the
+   WAL, or polling the recipients' status) while the round is open can pair a member with an
+   answer by timing, and in SQLite the order of rows in the answers' pages follows answering
+   order until the close. This lasts until the round closes and is sealed; it is the reason
+   the README asks hosts not to archive WAL. The text of an answer can itself reveal its
+   author in a small group, and Discord holds the member's confirmation message with the
+   token.
+
+The order of the two steps is chosen so that nothing acknowledged is lost and nobody answers
+twice: if the second step fails (or the round closes in between), the mark is undone and the
+member is told; a crash between the two leaves the member marked without an answer (they were
+never told it was saved, and are counted as having answered).
 """
 
 from __future__ import annotations
@@ -32,7 +68,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from leerbot import scheduling
 from leerbot.config import Settings
@@ -42,6 +79,7 @@ from leerbot.core.community import find_site, name_key
 from leerbot.core.errors import NotFound, ValidationFailed
 from leerbot.core.permissions import Standing, register_rule, require
 from leerbot.core.questions import load_banks
+from leerbot.core.steps import SecondStep, Work
 from leerbot.core.validation import clean_text
 from leerbot.db.models import (
     AnonymousAnswer,
@@ -51,6 +89,7 @@ from leerbot.db.models import (
     ReflectionPause,
     ReflectionRound,
     ReflectionSchedule,
+    ReminderDelivery,
     RoundRecipient,
     SessionAttendance,
     SessionOccurrence,
@@ -113,6 +152,8 @@ class AnswerResult:
     anonymous: bool
     token: str | None = None
     next_part: int | None = None
+    steps: tuple[SecondStep, ...] = ()
+    """To run after the caller committed, each in its own transaction (see `answer`)."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +210,7 @@ async def _round(db: AsyncSession, actor: Actor | None, round_id: int) -> Reflec
 
 async def view(db: AsyncSession, actor: Actor | None, round_id: int) -> RoundView:
     item = await _round(db, actor, round_id)
+    sealed = item.sealed_at is not None and item.asked_count is not None
     counts = dict(
         (
             await db.execute(
@@ -197,9 +239,9 @@ async def view(db: AsyncSession, actor: Actor | None, round_id: int) -> RoundVie
         closes_at=item.closes_at,
         status=item.status,
         min_answers=item.min_answers,
-        recipients=sum(counts.values()),
-        answered=int(counts.get("answered", 0)),
-        skipped=int(counts.get("skipped", 0)),
+        recipients=item.asked_count if sealed else sum(counts.values()),
+        answered=int(item.answered_count or 0) if sealed else int(counts.get("answered", 0)),
+        skipped=int(item.skipped_count or 0) if sealed else int(counts.get("skipped", 0)),
         my_status=mine,
         channel_id=item.channel_id,
         thread_id=item.thread_id,
@@ -465,7 +507,12 @@ async def answer(
 ) -> AnswerResult:
     """Store (or change) answers. Anonymous answers come back with a token the caller must
     hand to the member only (in the custom id of their own buttons), never store or log.
-    Text is stored only once the member `confirmed` that nobody can be recognised in it."""
+    Text is stored only once the member `confirmed` that nobody can be recognised in it.
+
+    Anonymous answers are never written in the caller's transaction: that one holds at most
+    the member's "answered" mark, and `result.steps` (run by the caller, each in its own
+    transaction, after the caller committed) write the answer. So no transaction, and no
+    transaction id, holds both a member and their anonymous words."""
     require(actor, ANSWER_ROUNDS)
     item = await _round(db, actor, round_id)
     _open(item, now)
@@ -478,11 +525,19 @@ async def answer(
     is_anonymous = {"named": False, "anonymous": True}.get(item.anonymity, bool(anonymous))
     if token is not None:
         is_anonymous = True
+    steps: tuple[SecondStep, ...] = ()
     if is_anonymous:
         if token is None:
             if recipient.status == "answered":
                 raise ValidationFailed("errors.already_answered")
             token = secrets.token_hex(16)
+            recipient.status = "answered"  # the mark: alone in this transaction
+            steps = (
+                SecondStep(
+                    _write_anonymous(item.id, _hash(token), answers),
+                    undo=_unmark(item.id, actor.member_id),
+                ),
+            )
         else:
             owned = await db.scalar(
                 select(func.count(AnonymousAnswer.id)).where(
@@ -492,31 +547,16 @@ async def answer(
             )
             if not owned and recipient.status == "answered":
                 raise ValidationFailed("errors.answer_not_yours")
-        token_hash = _hash(token)
-        existing = {
-            a.question_id: a
-            for a in await db.scalars(
-                select(AnonymousAnswer).where(
-                    AnonymousAnswer.round_id == item.id, AnonymousAnswer.token_hash == token_hash
+            if recipient.status != "answered":
+                recipient.status = "answered"
+                steps = (
+                    SecondStep(
+                        _write_anonymous(item.id, _hash(token), answers),
+                        undo=_unmark(item.id, actor.member_id),
+                    ),
                 )
-            )
-        }
-        for question_id, text in answers.items():
-            if question_id in existing:
-                if text:
-                    existing[question_id].text = text
-                else:
-                    await db.delete(existing[question_id])
-            elif text:
-                db.add(
-                    AnonymousAnswer(
-                        id=secrets.token_hex(16),
-                        round_id=item.id,
-                        token_hash=token_hash,
-                        question_id=question_id,
-                        text=text,
-                    )
-                )
+            else:
+                steps = (SecondStep(_write_anonymous(item.id, _hash(token), answers)),)
     else:
         if recipient.status == "answered":
             has_named = await db.scalar(
@@ -550,11 +590,84 @@ async def answer(
                     )
                 )
         token = None
-    recipient.status = "answered"
+        if recipient.status != "answered":
+            recipient.status = "answered"
     await db.flush()
     result_view = await view(db, actor, item.id)
     next_part = part + 1 if part < result_view.parts else None
-    return AnswerResult(result_view, is_anonymous, token, next_part)
+    return AnswerResult(result_view, is_anonymous, token, next_part, steps)
+
+
+async def _open_for_writing(db: AsyncSession, round_id: int) -> ReflectionRound:
+    """The round, locked against a concurrent close (which seals the answers)."""
+    item = await db.scalar(
+        select(ReflectionRound).where(ReflectionRound.id == round_id).with_for_update()
+    )
+    if item is None or item.status != "open" or item.sealed_at is not None:
+        raise ValidationFailed("errors.round_closed")
+    return item
+
+
+def _write_anonymous(round_id: int, token_hash: str, answers: dict[str, str]) -> Work:
+    """The second step of an anonymous answer: only answer rows, in a transaction that
+    touches nothing else (no member, no recipient)."""
+
+    async def write(db: AsyncSession) -> None:
+        await _open_for_writing(db, round_id)
+        existing = {
+            a.question_id: a
+            for a in await db.scalars(
+                select(AnonymousAnswer).where(
+                    AnonymousAnswer.round_id == round_id, AnonymousAnswer.token_hash == token_hash
+                )
+            )
+        }
+        for question_id, text in answers.items():
+            if question_id in existing:
+                if text:
+                    existing[question_id].text = text
+                else:
+                    await db.delete(existing[question_id])
+            elif text:
+                db.add(
+                    AnonymousAnswer(
+                        id=secrets.token_hex(16),
+                        round_id=round_id,
+                        token_hash=token_hash,
+                        question_id=question_id,
+                        text=text,
+                    )
+                )
+        await db.flush()
+
+    return write
+
+
+def _delete_anonymous(round_id: int, token_hash: str) -> Work:
+    async def delete_rows(db: AsyncSession) -> None:
+        await _open_for_writing(db, round_id)
+        await db.execute(
+            delete(AnonymousAnswer).where(
+                AnonymousAnswer.round_id == round_id, AnonymousAnswer.token_hash == token_hash
+            )
+        )
+
+    return delete_rows
+
+
+def _unmark(round_id: int, member_id: int) -> Work:
+    """Back to "invited" (an anonymous answer withdrawn, or one that could not be stored)."""
+
+    async def unmark(db: AsyncSession) -> None:
+        entry = await db.scalar(
+            select(RoundRecipient).where(
+                RoundRecipient.round_id == round_id, RoundRecipient.member_id == member_id
+            )
+        )
+        if entry is not None and entry.status == "answered":
+            entry.status = "invited"
+
+    return unmark
 
 
 async def current_answers(
@@ -578,31 +691,45 @@ async def current_answers(
     return {row.question_id: row.text for row in rows}
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    round: RoundView
+    steps: tuple[SecondStep, ...] = ()
+
+
 async def withdraw(
     db: AsyncSession, actor: Actor, round_id: int, token: str | None, now: datetime | None = None
-) -> RoundView:
-    """Delete one's own answers (anonymous ones by token) while the round is open."""
+) -> Withdrawal:
+    """Delete one's own answers (anonymous ones by token) while the round is open. For an
+    anonymous answer the deletion and the member's mark each get their own transaction
+    (`steps`), as when answering."""
     require(actor, ANSWER_ROUNDS)
     item = await _round(db, actor, round_id)
     _open(item, now)
     recipient = await _recipient(db, actor, item)
     if token:
-        removed = await db.execute(
-            delete(AnonymousAnswer).where(
+        owned = await db.scalar(
+            select(func.count(AnonymousAnswer.id)).where(
                 AnonymousAnswer.round_id == item.id, AnonymousAnswer.token_hash == _hash(token)
             )
         )
-    else:
-        removed = await db.execute(
-            delete(NamedAnswer).where(
-                NamedAnswer.round_id == item.id, NamedAnswer.member_id == actor.member_id
-            )
+        if not owned:
+            raise ValidationFailed("errors.nothing_to_withdraw")
+        steps = (
+            SecondStep(_delete_anonymous(item.id, _hash(token))),
+            SecondStep(_unmark(item.id, actor.member_id)),
         )
+        return Withdrawal(await view(db, actor, item.id), steps)
+    removed = await db.execute(
+        delete(NamedAnswer).where(
+            NamedAnswer.round_id == item.id, NamedAnswer.member_id == actor.member_id
+        )
+    )
     if not removed.rowcount:  # type: ignore[attr-defined]
         raise ValidationFailed("errors.nothing_to_withdraw")
     recipient.status = "invited"
     await db.flush()
-    return await view(db, actor, item.id)
+    return Withdrawal(await view(db, actor, item.id))
 
 
 async def skip(db: AsyncSession, actor: Actor, round_id: int, now: datetime | None = None) -> None:
@@ -635,23 +762,24 @@ async def is_paused(db: AsyncSession, member_id: int) -> bool:
 async def close(
     db: AsyncSession, round_id: int, settings: Settings | None = None, now: datetime | None = None
 ) -> RoundView:
-    """Close the round. The summary becomes a draft for the moderators (review_state
-    pending), or is withheld when fewer than the minimum answered; nothing is published.
-    With `reflections.auto_publish` the draft is published after the review period unless
-    a moderator decided first."""
-    item = await _round(db, None, round_id)
+    """Close the round and seal it (see `seal`). The summary becomes a draft for the
+    moderators (review_state pending), or is withheld when fewer than the minimum answered;
+    nothing is published. With `reflections.auto_publish` the draft is published after the
+    review period unless a moderator decided first."""
+    item = await db.scalar(
+        select(ReflectionRound).where(ReflectionRound.id == round_id).with_for_update()
+    )
+    if item is None:
+        raise NotFound("errors.round_not_found", number=round_id)
     if item.status == "open":
         item.status = "closed"
         if item.closes_at > _now(now):
             item.closes_at = _now(now)
         await scheduling.cancel(db, f"round:{item.id}:reminder")
+    if item.sealed_at is None:
+        await seal(db, item, now)
     if item.review_state is None:
-        answered = await db.scalar(
-            select(func.count(RoundRecipient.id)).where(
-                RoundRecipient.round_id == item.id, RoundRecipient.status == "answered"
-            )
-        )
-        if int(answered or 0) < item.min_answers:
+        if int(item.answered_count or 0) < item.min_answers:
             item.review_state = "withheld"
         else:
             item.review_state = "pending"
@@ -667,6 +795,149 @@ async def close(
                 )
     await db.flush()
     return await view(db, None, item.id)
+
+
+async def seal(db: AsyncSession, item: ReflectionRound, now: datetime | None = None) -> None:
+    """Make a closed round's storage say nothing about who answered what, or when.
+
+    In the closing transaction: the counts are kept on the round; every anonymous answer is
+    deleted and written again, in a random order, with a new random key and a new random
+    handle (the member's token no longer opens anything); every recipient row is deleted and
+    written again in member order with one status, "closed" (who answered, who skipped and
+    in which order is forgotten); the round's delivery records (who had not answered when the
+    reminder went out) are deleted. So the rows share one transaction id, their physical and
+    dump order is random or by member, and no timestamp is left. Afterwards `compact` clears
+    the old versions from the files (SQLite: zeroed on delete, the WAL checkpointed and
+    truncated; PostgreSQL: the tables rewritten by VACUUM FULL)."""
+    rng = secrets.SystemRandom()
+    counts = dict(
+        (
+            await db.execute(
+                select(RoundRecipient.status, func.count(RoundRecipient.id))
+                .where(RoundRecipient.round_id == item.id)
+                .group_by(RoundRecipient.status)
+            )
+        ).all()
+    )
+    item.asked_count = int(sum(counts.values()))
+    item.answered_count = int(counts.get("answered", 0))
+    item.skipped_count = int(counts.get("skipped", 0))
+    rows = list(
+        (
+            await db.execute(
+                select(
+                    AnonymousAnswer.token_hash,
+                    AnonymousAnswer.question_id,
+                    AnonymousAnswer.text,
+                    AnonymousAnswer.removed,
+                ).where(AnonymousAnswer.round_id == item.id)
+            )
+        ).all()
+    )
+    item.anonymous_people = len({token for token, _, _, _ in rows})
+    rng.shuffle(rows)
+    await db.execute(delete(AnonymousAnswer).where(AnonymousAnswer.round_id == item.id))
+    await db.flush()
+    for _token, question_id, text, removed in rows:
+        db.add(
+            AnonymousAnswer(
+                id=secrets.token_hex(16),
+                round_id=item.id,
+                token_hash=secrets.token_hex(32),
+                question_id=question_id,
+                text=text,
+                removed=removed,
+            )
+        )
+    asked = list(
+        (
+            await db.execute(
+                select(RoundRecipient.member_id, RoundRecipient.delivered_via)
+                .where(RoundRecipient.round_id == item.id)
+                .order_by(RoundRecipient.member_id)
+            )
+        ).all()
+    )
+    await db.execute(delete(RoundRecipient).where(RoundRecipient.round_id == item.id))
+    await db.flush()
+    for member_id, via in asked:
+        db.add(
+            RoundRecipient(
+                round_id=item.id, member_id=member_id, status="closed", delivered_via=via
+            )
+        )
+    await db.execute(
+        delete(ReminderDelivery).where(
+            ReminderDelivery.job_key.startswith(f"round:{item.id}:", autoescape=True)
+        )
+    )
+    item.sealed_at = _now(now)
+    await scheduling.schedule(
+        db,
+        community_id=item.community_id,
+        kind="round.compact",
+        key=f"round:{item.id}:compact:1",
+        due_at=_now(now),
+        payload={"round_id": item.id, "attempt": 1},
+        grace=timedelta(days=30),
+    )
+    await db.flush()
+
+
+ANSWER_TABLES = ("reflection_anonymous_answers", "reflection_recipients", "reminder_deliveries")
+
+
+async def compact(db: AsyncSession) -> bool:
+    """After a seal has committed: remove the old row versions from the database files.
+    Returns False when it could not finish now (another reader or a lock): try again later.
+
+    SQLite deletes with zeros (`secure_delete`, set on every connection); here the WAL,
+    which still holds the pages as they were while the round was open, is copied into the
+    file and truncated to nothing. PostgreSQL keeps dead row versions until a vacuum; VACUUM
+    FULL writes the tables (and their indexes) anew, without them."""
+    engine = db.bind
+    assert isinstance(engine, AsyncEngine)
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as conn:
+            raw = await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            row = raw.first()
+        return row is None or int(row[0]) == 0
+    async with engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            await auto.exec_driver_sql("SET lock_timeout = '5s'")
+            for table in ANSWER_TABLES:
+                await auto.exec_driver_sql(f"VACUUM FULL {table}")
+        except DBAPIError:
+            return False
+        finally:
+            await auto.exec_driver_sql("RESET lock_timeout")
+    return True
+
+
+async def seal_closed_rounds(db: AsyncSession) -> int:
+    """Rounds closed before sealing existed (or cut off by a crash): seal them now."""
+    rounds = list(
+        await db.scalars(
+            select(ReflectionRound).where(
+                ReflectionRound.status == "closed", ReflectionRound.sealed_at.is_(None)
+            )
+        )
+    )
+    for item in rounds:
+        await seal(db, item)
+    return len(rounds)
+
+
+async def purge_recipients(db: AsyncSession, retention_days: int) -> int:
+    """Who was asked in a round is kept `privacy.round_recipients_retention_days` after it
+    closed (members see it in their own data), then forgotten; the counts stay."""
+    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+    old = select(ReflectionRound.id).where(
+        ReflectionRound.sealed_at.is_not(None), ReflectionRound.sealed_at < cutoff
+    )
+    result = await db.execute(delete(RoundRecipient).where(RoundRecipient.round_id.in_(old)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def close_now(db: AsyncSession, actor: Actor, round_id: int) -> RoundView:
@@ -741,7 +1012,11 @@ async def summary(db: AsyncSession, round_id: int, settings: Settings | None = N
     floor = settings.privacy.small_number_threshold if settings else SMALL_NUMBER_DEFAULT
     held_back = 0
     if item.anonymity == "choice":
-        anonymous_people = len({token for _, _, _, token, _ in anonymous})
+        anonymous_people = (
+            int(item.anonymous_people or 0)
+            if item.sealed_at is not None
+            else len({token for _, _, _, token, _ in anonymous})
+        )
         if anonymous_people and anonymous_people < floor:
             held_back = anonymous_people
             anonymous = []
@@ -1177,6 +1452,17 @@ async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
 
 
 async def _delete_data(db: AsyncSession, member: Member) -> None:
+    published = list(
+        await db.scalars(
+            select(ReflectionRound)
+            .join(NamedAnswer, NamedAnswer.round_id == ReflectionRound.id)
+            .where(
+                NamedAnswer.member_id == member.id,
+                ReflectionRound.review_state == "published",
+            )
+            .distinct()
+        )
+    )
     for model in (NamedAnswer, RoundRecipient, ReflectionPause):
         await db.execute(delete(model).where(model.member_id == member.id))  # type: ignore[attr-defined]
     from sqlalchemy import update
@@ -1190,6 +1476,16 @@ async def _delete_data(db: AsyncSession, member: Member) -> None:
         .where(ReflectionRound.reviewed_by_id == member.id)
         .values(reviewed_by_id=None)
     )
+    for item in published:  # the posted summaries lose the member's answers and name
+        await scheduling.schedule(
+            db,
+            community_id=item.community_id,
+            kind="round.publish",
+            key=f"round:{item.id}:update:forgotten:{secrets.token_hex(4)}",
+            due_at=datetime.now(UTC),
+            payload={"round_id": item.id},
+            grace=timedelta(days=30),
+        )
 
 
 def _register_data_handler() -> None:

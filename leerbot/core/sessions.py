@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from leerbot import scheduling
@@ -1175,6 +1175,23 @@ async def _delete_data(db: AsyncSession, member: Member) -> None:
             )
         )
     )
+    # every card that counted them or showed their name (sign-ups, confirmed roles), also
+    # of meetings that are over: it is shown again without them
+    on_cards = list(
+        await db.scalars(
+            select(SessionOccurrence).where(
+                SessionOccurrence.message_id.is_not(None),
+                or_(
+                    SessionOccurrence.id.in_(
+                        select(SessionRsvp.occurrence_id).where(SessionRsvp.member_id == member.id)
+                    ),
+                    SessionOccurrence.id.in_(
+                        select(SessionRole.occurrence_id).where(SessionRole.member_id == member.id)
+                    ),
+                ),
+            )
+        )
+    )
     for model in (SessionRsvp, SessionRole, SessionAttendance, ReminderDelivery):
         await db.execute(delete(model).where(model.member_id == member.id))  # type: ignore[attr-defined]
     await db.execute(
@@ -1184,6 +1201,7 @@ async def _delete_data(db: AsyncSession, member: Member) -> None:
     )
     for occ in signed_up:  # their place is free again: give it to the waitlist
         await _promote(db, occ)
+    for occ in {o.id: o for o in [*signed_up, *on_cards]}.values():
         await _publish(db, occ, occ.series.community_id)
 
 

@@ -33,6 +33,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            # deleted rows are overwritten with zeros, not left in free space in the file
+            # (an anonymous answer changed or rewritten at close leaves no old copy behind)
+            cursor.execute("PRAGMA secure_delete=ON")
             if parsed.database and parsed.database != ":memory:":
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")

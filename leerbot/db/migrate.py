@@ -67,6 +67,8 @@ def _upgrade(connection: Connection, revision: str) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, revision)
+    if _state(connection).up_to_date:
+        _check_autoincrement(connection)
 
 
 def _downgrade(connection: Connection, revision: str) -> None:
@@ -81,6 +83,26 @@ def _check_foreign_keys(connection: Connection) -> None:
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         if broken:
             raise RuntimeError(f"migration left broken references: {broken[:5]}")
+
+
+def _check_autoincrement(connection: Connection) -> None:
+    """On SQLite, refuse to commit a schema where a table lost AUTOINCREMENT (keys of deleted
+    rows, such as a deleted member's, would be handed out again). Reflection does not see
+    the keyword, so a migration that copies such a table (batch mode) must pass
+    `table_kwargs={"sqlite_autoincrement": True}`, and one that creates a table must pass
+    `sqlite_autoincrement=True`."""
+    if connection.dialect.name != "sqlite":
+        return
+    from leerbot.db.models import AUTOINCREMENT_TABLES
+
+    rows = connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+    created = {name: sql or "" for name, sql in rows}
+    lost = [t for t in AUTOINCREMENT_TABLES if "AUTOINCREMENT" not in created.get(t, "").upper()]
+    if lost:
+        raise RuntimeError(
+            f"migration left tables without AUTOINCREMENT: {lost}; copy them with "
+            "table_kwargs={'sqlite_autoincrement': True}"
+        )
 
 
 @asynccontextmanager

@@ -207,3 +207,61 @@ async def test_audit_entries_past_retention_are_purged(app: App) -> None:
     async with app.sessionmaker() as db:
         names = [line.details.get("name") for line in await audit.recent(db, coordinator)]
     assert names == ["Nieuw"]
+
+
+async def test_saving_an_unchanged_profile_writes_nothing_and_audits_nothing(app: App) -> None:
+    """A front end that sets the profile again (the console's `.als NAAM ROL` does so at every
+    switch, a form sent twice) must not write: one member had 112 `profile.updated` rows."""
+    from sqlalchemy import event
+
+    coordinator = await actor_for(app.sessionmaker, "Ann", coordinator=True)
+    async with app.sessionmaker() as db, db.begin():
+        await core.add_site(db, coordinator, name="De Achterkant")
+    sanne = await actor_for(app.sessionmaker, "Sanne")
+    profile = {
+        "role": "ervaringsdeskundige",
+        "site": "De Achterkant",
+        "locale": "nl",
+        "lived_experience": "Mijn verhaal",
+        "share_lived_experience": False,
+    }
+    async with app.sessionmaker() as db, db.begin():
+        first = await core.update_profile(db, sanne, **profile)
+    assert set(first.changed) == {"role", "site", "locale", "lived_experience"}
+    async with app.sessionmaker() as db:
+        stamp = (await db.get(Member, sanne.member_id)).updated_at  # type: ignore[union-attr]
+    before = await audit_count(app.sessionmaker)
+
+    writes: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    event.listen(app.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for again in (
+            profile,
+            {"role": "Ervaringsdeskundige ", "site": "de achterkant"},  # as typed, same values
+            {"lived_experience": " Mijn verhaal "},
+            {"share_lived_experience": False},
+        ):
+            async with app.sessionmaker() as db, db.begin():
+                view = await core.update_profile(db, sanne, **again)
+            assert view.changed == (), again
+            assert view.site == "De Achterkant" and view.lived_experience == "Mijn verhaal"
+    finally:
+        event.remove(app.engine.sync_engine, "before_cursor_execute", count)
+    assert writes == []
+    assert await audit_count(app.sessionmaker) == before
+    async with app.sessionmaker() as db:
+        member = await db.get(Member, sanne.member_id)
+    assert member is not None and member.updated_at == stamp
+
+    async with app.sessionmaker() as db, db.begin():  # one real change among unchanged ones
+        view = await core.update_profile(db, sanne, role="professional", site="De Achterkant")
+    assert view.changed == ("role",)
+    async with app.sessionmaker() as db:
+        entries = await audit.recent(db, coordinator)
+    assert entries[0].action == "profile.updated" and entries[0].details == {"fields": ["role"]}
+    assert await audit_count(app.sessionmaker) == before + 1

@@ -16,6 +16,7 @@ from leerbot.core.actor import Actor
 from leerbot.core.community import configure
 from leerbot.core.errors import ValidationFailed
 from leerbot.core.questions import QuestionBankError, load_bank
+from leerbot.core.steps import SecondStep
 from leerbot.db.models import Base, ScheduledJob
 from leerbot.scheduling import run_due
 from tests.helpers import RecordingPlatform, actor_for
@@ -49,7 +50,16 @@ async def answer(
 ) -> reflections.AnswerResult:
     kwargs.setdefault("confirmed", True)  # the member pressed "nobody is recognisable"
     async with app.sessionmaker() as db, db.begin():
-        return await reflections.answer(db, actor, round_id, values, **kwargs)  # type: ignore[arg-type]
+        result = await reflections.answer(db, actor, round_id, values, **kwargs)  # type: ignore[arg-type]
+    await run_steps(app, result.steps)
+    return result
+
+
+async def run_steps(app: App, steps: tuple[SecondStep, ...]) -> None:
+    """What the dispatcher does after the member's unit of work: each step on its own."""
+    for step in steps:
+        async with app.sessionmaker() as db, db.begin():
+            await step.run(db)
 
 
 async def close_and_summarise(app: App, round_id: int) -> reflections.Summary:

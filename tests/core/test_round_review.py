@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from leerbot.app import App
 from leerbot.chat.safety import help_text
@@ -16,7 +16,13 @@ from leerbot.config import ConfigError, load_settings
 from leerbot.core import audit, reflections
 from leerbot.core.community import add_site, set_site_channel, update_profile
 from leerbot.core.errors import NotFound, PermissionDenied, ValidationFailed
-from leerbot.db.models import AnonymousAnswer, NamedAnswer, ScheduledJob
+from leerbot.db.models import (
+    AnonymousAnswer,
+    NamedAnswer,
+    ReflectionRound,
+    RoundRecipient,
+    ScheduledJob,
+)
 from tests.core.test_reflections import (
     FIVE,
     QUESTIONS,
@@ -275,3 +281,60 @@ async def test_own_questions_carry_no_source_and_bank_questions_do(app: App) -> 
     sources = reflections.sources([*QUESTIONS, *chosen])
     assert any("LIVE Handreiking" in s for s in sources)
     assert reflections.OWN_QUESTION not in sources
+
+
+async def test_who_was_asked_is_forgotten_after_the_retention_period(app: App) -> None:
+    round_id = await start_round(app, "named", ["Anna"], min_answers=1)
+    await answer(app, await actor_for(app.sessionmaker, "Anna"), round_id, {"q1": "Rust"})
+    closed_at = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+    async with app.sessionmaker() as db, db.begin():
+        await reflections.close(db, round_id, app.settings, now=closed_at)
+        kept = await reflections.purge_recipients(db, 365 * 5)
+    assert kept == 0
+    async with app.sessionmaker() as db, db.begin():
+        purged = await reflections.purge_recipients(db, 30)
+    assert purged == 2  # Anna and Mo were asked
+    async with app.sessionmaker() as db:
+        view = await reflections.view(db, None, round_id)
+        left = await db.scalar(select(func.count(RoundRecipient.id)))
+    assert left == 0
+    assert (view.recipients, view.answered) == (2, 1), "the counts stay on the round"
+
+
+async def test_a_round_closed_before_sealing_existed_is_sealed_at_start(app: App) -> None:
+    round_id = await start_round(app, "anonymous", FIVE)
+    for name in FIVE:
+        await answer(app, await actor_for(app.sessionmaker, name), round_id, {"q1": name})
+    async with app.sessionmaker() as db, db.begin():  # as an older version closed rounds
+        row = await db.get(ReflectionRound, round_id)
+        assert row is not None
+        row.status = "closed"
+    async with app.sessionmaker() as db, db.begin():
+        assert await reflections.seal_closed_rounds(db) == 1
+        assert await reflections.seal_closed_rounds(db) == 0
+    async with app.sessionmaker() as db:
+        statuses = set(await db.scalars(select(RoundRecipient.status)))
+        view = await reflections.view(db, None, round_id)
+    assert statuses == {"closed"} and view.answered == 5
+
+
+async def test_a_published_summary_loses_a_deleted_members_answer(app: App) -> None:
+    from leerbot.core import privacy
+
+    round_id = await start_round(app, "named", ["Anna", "Bram"], min_answers=1)
+    anna = await actor_for(app.sessionmaker, "Anna")
+    mo = await actor_for(app.sessionmaker, "Mo", moderator=True, coordinator=True)
+    await answer(app, anna, round_id, {"q1": "Van Anna"})
+    await answer(app, await actor_for(app.sessionmaker, "Bram"), round_id, {"q1": "Van Bram"})
+    await close_and_summarise(app, round_id)
+    async with app.sessionmaker() as db, db.begin():
+        await reflections.publish(db, mo, round_id, app.settings)
+    async with app.sessionmaker() as db, db.begin():
+        await privacy.delete(db, anna)
+    async with app.sessionmaker() as db:
+        data = await reflections.summary(db, round_id, app.settings)
+        keys = {j.key for j in await db.scalars(select(ScheduledJob))}
+    assert shown(data)[0] == [("Van Bram", "Bram")]
+    assert any(k.startswith(f"round:{round_id}:update:forgotten:") for k in keys), (
+        "the posted summary is brought up to date"
+    )

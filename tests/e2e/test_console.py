@@ -146,3 +146,53 @@ def test_run_without_token_explains_how_to_get_one(database_url: str, tmp_path: 
     assert "LEERBOT_DISCORD_TOKEN" in result.stderr
     assert "discord.com/developers/applications" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_switching_identity_again_and_again_writes_the_profile_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`.als NAAM ROL` sets the role on the profile at every switch; only the first time
+    changes anything. Saving the same again answers that nothing changed, and audits
+    nothing (one member once had 112 `profile.updated` rows)."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from leerbot.db.engine import create_engine
+    from leerbot.db.models import AuditEntry
+
+    script = (
+        ".als Sanne ervaringsdeskundige\n.als Kees professional\n"
+        * 5
+        + ".als Sanne ervaringsdeskundige\n"
+        "/profiel instellen rol:ervaringsdeskundige\n"
+        "/profiel ervaring\nMijn verhaal\n"
+        "/profiel ervaring\nMijn verhaal\n"
+        ".taal en\n"
+        "/profile set role:ervaringsdeskundige\n"
+    )
+    result = run_console(database_url, script, "--no-demo", cwd=tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert out.count("Er is niets veranderd. Je profiel was al zo.") == 2, out
+    assert "Nothing changed. Your profile was already like this." in out
+    assert "Opgeslagen. Alleen jij ziet dit" in out, "the first time it is saved"
+
+    async def entries() -> list[tuple[str, dict[str, object]]]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    select(AuditEntry.action, AuditEntry.details)
+                    .where(AuditEntry.action == "profile.updated")
+                    .order_by(AuditEntry.id)
+                )
+                return [(a, d) for a, d in rows]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(entries()) == [
+        ("profile.updated", {"fields": ["role"]}),  # Sanne, the first switch
+        ("profile.updated", {"fields": ["role"]}),  # Kees, the first switch
+        ("profile.updated", {"fields": ["lived_experience"]}),
+    ]

@@ -39,6 +39,7 @@ from leerbot.chat.reply import Reply
 from leerbot.config import Settings
 from leerbot.core.actor import Identity
 from leerbot.i18n import normalize_locale, translate
+from leerbot.logging_ids import who
 
 log = logging.getLogger("leerbot.discord")
 
@@ -175,7 +176,7 @@ class LeerbotClient(discord.Client):
         else:
             return  # autocomplete and the like: we declare none
         if work is None:
-            log.info("interaction %s outside a server from %s", kind.name, interaction.user.id)
+            log.info("interaction %s outside a server from %s", kind.name, who(interaction.user.id))
             await self._send(interaction, self._only_in_server(interaction), None)
             return
         await self._answer(interaction, work, dm_guild)
@@ -205,7 +206,7 @@ class LeerbotClient(discord.Client):
             words = [str(data.get("name", ""))] + [
                 str(o.get("name", "")) for o in data.get("options") or [] if o.get("type") == 1
             ]
-            log.info("unknown command /%s from %s", " ".join(words), identity.platform_id)
+            log.info("unknown command /%s from %s", " ".join(words), who(identity.platform_id))
             return self.dispatcher.run_text(place, identity, words, {})
         return self.dispatcher.run(place, identity, invocation.command, invocation.args)
 
@@ -275,8 +276,32 @@ class LeerbotClient(discord.Client):
             reply = await task
         if reply.is_error:
             key = getattr(reply.text, "key", "?")
-            log.info("refused interaction %s of %s: %s", interaction.id, interaction.user.id, key)
-        await self._send(interaction, reply, deferred, dm_guild)
+            log.info(
+                "refused interaction %s of %s: %s", interaction.id, who(interaction.user.id), key
+            )
+        try:
+            await self._send(interaction, reply, deferred, dm_guild)
+        finally:  # deleted is deleted, also when Discord refused the answer
+            forget = reply.meta.get("forget_member")
+            if forget:
+                self.forget_member(str(forget))
+
+    def forget_member(self, platform_id: str) -> None:
+        """A member deleted their data: drop what discord.py keeps of them in memory — the
+        DM channel (with the user it holds) and the bot's messages in it. Never logged."""
+        try:
+            user_id = int(platform_id)
+        except ValueError:
+            return
+        state = self._connection
+        channel = state._get_private_channel_by_user(user_id)
+        if channel is not None:
+            state._remove_private_channel(channel)
+            if state._messages is not None:
+                kept = [m for m in state._messages if m.channel.id != channel.id]
+                state._messages.clear()
+                state._messages.extend(kept)
+        state._users.pop(user_id, None)
 
     async def _defer(self, interaction: discord.Interaction) -> str:
         if interaction.type is discord.InteractionType.component:

@@ -16,6 +16,7 @@ import discord
 from leerbot.adapters.discord.render import message_for
 from leerbot.chat.platform import EventSpec
 from leerbot.chat.reply import Reply
+from leerbot.logging_ids import who
 
 if TYPE_CHECKING:
     from leerbot.adapters.discord.client import LeerbotClient
@@ -60,10 +61,10 @@ class DiscordPlatform:
             channel = await self.client.create_dm(discord.Object(id=int(member_platform_id)))
             await channel.send(**message.kwargs(for_interaction=False))
         except discord.Forbidden as exc:
-            log.info("member %s does not accept DMs (%s)", member_platform_id, exc.code)
+            log.info("member %s does not accept DMs (%s)", who(member_platform_id), exc.code)
             return False
         except discord.NotFound:
-            log.info("member %s is unknown to Discord", member_platform_id)
+            log.info("member %s is unknown to Discord", who(member_platform_id))
             return False
         except discord.HTTPException as exc:
             if exc.code == CANNOT_DM:

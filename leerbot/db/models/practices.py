@@ -83,13 +83,18 @@ class PracticeLink(Base):
 
 class SavedSearch(Base):
     """A search behind a "next page" button: Discord allows 100 characters in a button's
-    id, too few for a query with its filters. No member is stored with it."""
+    id, too few for a query with its filters. It belongs to the member who searched (their
+    words are theirs), goes when they delete their data, and is purged after
+    `practices.saved_search_days` in any case. Rows from before owners were kept have none."""
 
     __tablename__ = "saved_searches"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     community_id: Mapped[int] = mapped_column(
         ForeignKey("communities.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
     )
     query: Mapped[str] = mapped_column(String(200))
     filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

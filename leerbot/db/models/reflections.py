@@ -44,6 +44,14 @@ class ReflectionRound(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_channel_id: Mapped[str | None] = mapped_column(String(64))
     published_message_id: Mapped[str | None] = mapped_column(String(64))
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the closed round was sealed: answers rewritten in random order, who-answered
+    forgotten (see leerbot.core.reflections). From then on the counts below are the record."""
+    asked_count: Mapped[int | None] = mapped_column(Integer)
+    answered_count: Mapped[int | None] = mapped_column(Integer)
+    skipped_count: Mapped[int | None] = mapped_column(Integer)
+    anonymous_people: Mapped[int | None] = mapped_column(Integer)
+    """How many members answered without a name (for the held-back rule)."""
     recurring_id: Mapped[int | None] = mapped_column(
         ForeignKey("reflection_schedules.id", ondelete="SET NULL")
     )
@@ -62,7 +70,9 @@ class RoundRecipient(Base):
         ForeignKey("reflection_rounds.id", ondelete="CASCADE"), index=True
     )
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="invited")  # answered | skipped
+    status: Mapped[str] = mapped_column(String(16), default="invited")
+    """invited | answered | skipped while the round is open; closed for everyone once the
+    round is sealed (who answered is then forgotten, only the counts stay)."""
     delivered_via: Mapped[str] = mapped_column(String(16), default="pending")
 
 
