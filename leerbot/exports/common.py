@@ -1,0 +1,57 @@
+"""What every export format shares: member text made inert for the program that opens the
+file, dates written the way a reader of that language writes them, labels instead of keys.
+
+- Markdown: `markdown()` escapes every character with a Markdown meaning, and HTML's `<` and
+  `&`, so a title like `*sterretjes*` or `<script>` stays text in any Markdown reader.
+- Spreadsheets: `cell()` follows OWASP's rule against formula injection: a cell that starts
+  with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so Excel and
+  LibreOffice show it as text instead of running it.
+- Dates: Babel's CLDR data (`format_day`), not hand-made month tables.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from babel.dates import format_date, format_datetime
+
+from leerbot.i18n import normalize_locale
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<&])")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BABEL_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+
+
+def markdown(value: object) -> str:
+    """Member text inside a Markdown document: shown as written, never as formatting or
+    HTML. Line breaks are kept as Markdown line breaks."""
+    text = _MARKDOWN.sub(r"\\\1", str(value))
+    return text.replace("\r\n", "\n").replace("\n", "  \n")
+
+
+def cell(value: object) -> object:
+    """A spreadsheet cell that cannot be a formula (numbers and dates pass unchanged)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def babel_locale(locale: str) -> str:
+    return BABEL_LOCALES[normalize_locale(locale)]
+
+
+def format_day(day: date | datetime | None, locale: str, style: str = "long") -> str:
+    """'29 maart 2026' / '29 March 2026' (style "long"), '29-03-2026' / '29/03/2026'
+    ("short"); empty for no date."""
+    if day is None:
+        return ""
+    if isinstance(day, datetime):
+        day = day.date()
+    return format_date(day, format=style, locale=babel_locale(locale))
+
+
+def format_moment(moment: datetime, locale: str, tz: object) -> str:
+    """A date and time in the community's time zone: '29 maart 2026 19:30'."""
+    local = moment.astimezone(tz)  # type: ignore[arg-type]
+    return format_datetime(local, "d MMMM y HH:mm", locale=babel_locale(locale))
