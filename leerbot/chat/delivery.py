@@ -10,7 +10,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from leerbot import scheduling
 from leerbot.chat.platform import Platform
@@ -65,13 +65,15 @@ async def deliver(
         except Exception:
             log.exception("could not deliver %s to member %s", run.key, who(member.id))
         async with run.sessionmaker() as db, db.begin():
-            row = await db.scalar(
-                select(ReminderDelivery).where(
+            # one statement: the row may be gone meanwhile (a round sealed at its close, a
+            # member who deleted their data), and then there is nothing to record
+            await db.execute(
+                update(ReminderDelivery)
+                .where(
                     ReminderDelivery.job_key == run.key, ReminderDelivery.member_id == member.id
                 )
+                .values(via=via)
             )
-            if row is not None:
-                row.via = via
 
 
 async def post_card(
