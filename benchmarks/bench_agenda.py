@@ -67,7 +67,7 @@ from leerbot.db.models import (
 )
 from leerbot.exports import agenda as exports
 
-FORMATS = ("md", "html", "csv", "docx")
+FORMATS = ("md", "html", "csv", "xlsx", "docx")
 SITES = (
     ("De Achterkant", "Utrecht"),
     ("Herstelhuis Oost", "Enschede"),

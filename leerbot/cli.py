@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="export for coordinators (written to a file)")
     export_kinds = export.add_subparsers(dest="export_kind", metavar="WHAT")
     agenda = export_kinds.add_parser("agenda", help="the development agenda")
-    agenda.add_argument("--format", choices=["md", "html", "csv", "docx"], default="md")
+    agenda.add_argument("--format", choices=["md", "html", "csv", "xlsx", "docx"], default="md")
     agenda.add_argument("--van", "--from", dest="start", metavar="YYYY-MM-DD")
     agenda.add_argument("--tot", "--to", dest="end", metavar="YYYY-MM-DD")
     agenda.add_argument("--site", help="only this pilot site")

@@ -131,6 +131,23 @@ class PracticeSettings(_Section):
     )
 
 
+class ExportSettings(_Section):
+    csv_delimiter: Literal[";", ",", "\t"] = Field(
+        default=";",
+        description="Column separator of CSV exports: ';' for Dutch Excel, ',' or 'tab'.",
+    )
+
+    @field_validator("csv_delimiter", mode="before")
+    @classmethod
+    def _named_delimiter(cls, value: object) -> object:
+        names = {"tab": "\t", "semicolon": ";", "puntkomma": ";", "comma": ",", "komma": ","}
+        if isinstance(value, str) and value.strip().lower() in names:
+            return names[value.strip().lower()]
+        if value in (";", ",", "\t"):
+            return value
+        raise ValueError(f"{value!r} is not a column separator; use ';', ',' or 'tab'")
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     file: Path | None = None
@@ -150,6 +167,7 @@ class Settings(_Section):
     reflections: ReflectionSettings = ReflectionSettings()
     practices: PracticeSettings = PracticeSettings()
     safety: SafetySettings = SafetySettings()
+    exports: ExportSettings = ExportSettings()
     logging: LoggingSettings = LoggingSettings()
     source: Path | None = Field(default=None, exclude=True)
 

@@ -92,8 +92,85 @@ def _compiled(locale: str, key: str) -> Any:
 
 
 def translate(locale: str, key: str, **params: Any) -> str:
-    """Render prompt `key` in `locale` (falling back to Dutch)."""
-    return _compiled(normalize_locale(locale), key).render(**params).strip()
+    """Render prompt `key` in `locale` (falling back to Dutch). Every template may use
+    `plural(count, one, other)`: the word for `count` by the language's CLDR plural rules
+    ("1 lid", "2 leden", "0 leden"; "1 member", "1.5 members")."""
+    locale = normalize_locale(locale)
+    return _compiled(locale, key).render(plural=_plurals(locale), **params).strip()
+
+
+@cache
+def _plurals(locale: str) -> Any:
+    from babel import Locale
+
+    rule = Locale.parse({"nl": "nl_NL", "en": "en_GB"}.get(locale, "nl_NL")).plural_form
+
+    def plural(count: Any, one: str, other: str) -> str:
+        return one if rule(abs(count)) == "one" else other
+
+    return plural
+
+
+_PLAIN = re.compile(r"(\{\{\s*(\w+)\s*\}\})|(\{%\s*if\s+(\w+)\s*%\})|(\{%\s*endif\s*%\})")
+
+
+@lru_cache(maxsize=256)
+def _fast(locale: str, key: str) -> Any:
+    """A plain Python renderer for prompts made only of text, `{{ name }}` and
+    `{% if name %}…{% endif %}` (not nested): the lines an export repeats 100,000 times.
+    None for anything else (the Jinja template is used). tests/test_prompts.py checks that
+    both give the same text for every such prompt."""
+    texts = catalog(locale)
+    source = texts.get(key)
+    if source is None and locale != DEFAULT_LOCALE:
+        source = catalog(DEFAULT_LOCALE).get(key)
+    if source is None or "{#" in source:
+        return None
+    pieces: list[tuple[str | None, list[str]]] = [(None, [])]  # (condition, format parts)
+    position = 0
+    for match in _PLAIN.finditer(source):
+        text = source[position : match.start()]
+        if "{{" in text or "{%" in text:
+            return None
+        pieces[-1][1].append(text.replace("{", "{{").replace("}", "}}"))
+        if match.group(2):
+            pieces[-1][1].append("{" + match.group(2) + "}")
+        elif match.group(4):
+            if pieces[-1][0] is not None:
+                return None  # nested
+            pieces.append((match.group(4), []))
+        else:
+            if pieces[-1][0] is None:
+                return None
+            pieces.append((None, []))
+        position = match.end()
+    rest = source[position:]
+    if pieces[-1][0] is not None or "{{" in rest or "{%" in rest:
+        return None
+    pieces[-1][1].append(rest.replace("{", "{{").replace("}", "}}"))
+    compiled = [(condition, "".join(parts)) for condition, parts in pieces if parts]
+    if len(compiled) == 1 and compiled[0][0] is None:
+        plain = compiled[0][1]
+        return lambda params: plain.format_map(params).strip()
+
+    def render(params: dict[str, Any]) -> str:
+        return "".join(
+            text.format_map(params)
+            for condition, text in compiled
+            if condition is None or params[condition]
+        ).strip()
+
+    return render
+
+
+def translate_many(locale: str, key: str, **params: Any) -> str:
+    """`translate` for a prompt rendered very many times (an export's lines): the same text,
+    without Jinja's per-call cost when the prompt is plain."""
+    locale = normalize_locale(locale)
+    fast = _fast(locale, key)
+    if fast is None:
+        return translate(locale, key, **params)
+    return fast(params)  # type: ignore[no-any-return]
 
 
 def has_key(key: str, locale: str = DEFAULT_LOCALE) -> bool:

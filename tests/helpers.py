@@ -98,3 +98,36 @@ class RecordingPlatform:
 
     async def cancel_event(self, place_id: str, event_id: str) -> None:
         self.cancelled_events.append(event_id)
+
+
+def csv_rows(data: bytes | str, delimiter: str = ";") -> list[dict[str, str]]:
+    """An export's CSV as Excel reads it (UTF-8 with BOM, `;`), one dict per row by the
+    header's labels ("Titel", "Steun", …)."""
+    import csv
+    import io
+
+    if isinstance(data, bytes):
+        assert data.startswith(b"\xef\xbb\xbf"), "CSV exports start with a UTF-8 BOM"
+        data = data.decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(data.lstrip("\ufeff"), newline=""), delimiter=delimiter))
+
+
+def markdown_text(markdown: str) -> str:
+    """What a reader sees of a Markdown file: rendered by a CommonMark parser, as text
+    (member text in our Markdown is escaped, so the raw file shows backslashes)."""
+    from html import unescape
+    from html.parser import HTMLParser
+
+    from markdown_it import MarkdownIt
+
+    class Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts: list[str] = []
+
+        def handle_data(self, data: str) -> None:
+            self.parts.append(data)
+
+    parser = Text()
+    parser.feed(MarkdownIt("commonmark").render(markdown))
+    return unescape("".join(parser.parts))

@@ -111,3 +111,24 @@ def test_shipped_question_banks_load_with_sources_and_fit_one_round() -> None:
             assert question.source.strip(), question.id
             assert not re.search(r"\b\d{3}:\d+", question.source), question.id
             assert question.nl.endswith("?") and question.en.endswith("?"), question.id
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_fast_path_renders_plain_prompts_exactly_as_jinja(locale: str) -> None:
+    """Exports render some prompts 100,000 times without Jinja (`translate_many`): for every
+    prompt that qualifies, the text must be the same, with conditions true and false."""
+    from leerbot.i18n import _fast, translate
+
+    checked = 0
+    for key, source in catalog(locale).items():
+        fast = _fast(locale, key)
+        if fast is None:
+            continue
+        names = set(re.findall(r"\{\{\s*(\w+)\s*\}\}", source))
+        conditions = set(re.findall(r"\{%\s*if\s+(\w+)\s*%\}", source))
+        for truth in ("ja", ""):
+            params = {n: f"<{n}>" for n in names} | dict.fromkeys(conditions, truth)
+            params |= {n: f"<{n}>" for n in names if n in conditions and truth}
+            assert fast(params) == translate(locale, key, **params), key
+        checked += 1
+    assert checked > 50, "the fast path covers the plain prompts"

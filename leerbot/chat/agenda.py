@@ -5,7 +5,9 @@ channel up to date and tells proposers."""
 
 from __future__ import annotations
 
-from datetime import date
+import re
+import unicodedata
+from datetime import date, datetime
 
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, registry
@@ -26,6 +28,7 @@ from leerbot.chat.safety import thread_intro
 from leerbot.core import agenda as core
 from leerbot.core.errors import ValidationFailed
 from leerbot.core.themes import load_themes
+from leerbot.core.timeparse import parse_day
 from leerbot.db.models import AgendaItem, Community, Member
 from leerbot.exports import agenda as exports
 from leerbot.i18n import Msg, translate
@@ -71,6 +74,8 @@ def card(item: core.ItemView, locale: str, *, with_buttons: bool = True) -> Repl
         )
     if item.site:
         fields.append(Field(Msg("agenda.card.site"), UserText(item.site), inline=True))
+    elif item.site_withheld:
+        fields.append(Field(Msg("agenda.card.site"), Msg("agenda.some_site"), inline=True))
     steps = [h for h in item.history if h.from_status is not None]
     if steps:
         fields.append(
@@ -195,7 +200,8 @@ async def proposed(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
 
 @registry.command("agenda bekijken", "agenda view", permission=core.VIEW, params=(POINT,))
 async def show(ctx: Context, punt: int) -> Reply:
-    return card(await core.view(ctx.db, ctx.actor, punt), ctx.locale)
+    threshold = ctx.settings.privacy.small_number_threshold
+    return card(await core.view(ctx.db, ctx.actor, punt, threshold=threshold), ctx.locale)
 
 
 @registry.command(
@@ -253,7 +259,9 @@ def _decode(text: str) -> core.Filters:
 
 
 async def _page(ctx: Context, filters: core.Filters, page: int) -> Reply:
-    result = await core.listing(ctx.db, ctx.actor, filters, page)
+    result = await core.listing(
+        ctx.db, ctx.actor, filters, page, threshold=ctx.settings.privacy.small_number_threshold
+    )
     if not result.total:
         return Reply.say("agenda.none")
     lines = [
@@ -403,13 +411,32 @@ async def restore_command(ctx: Context, punt: int) -> Reply:
     return Reply.say("agenda.hidden.restored", number=done.number, told=done.author_told)
 
 
-def _parse_day(text: str | None, field: str) -> date | None:
+def _parse_day(text: str | None, field: str, today: date) -> date | None:
+    """ "1-11-2026", "1 november", "2026-11-01": the dates people type elsewhere too."""
     if not text:
         return None
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
+        return parse_day(text, today)
+    except ValidationFailed:
         raise ValidationFailed("errors.bad_date", field=field, text=text) from None
+
+
+def export_name(stem: str, fmt: str, *parts: str | date | None) -> str:
+    """A file name that says what was asked: `ontwikkelagenda-europa-2026-11-01-2026-11-30.md`,
+    or `ontwikkelagenda-alles.md` for everything."""
+    words = []
+    for part in parts:
+        if part is None or part == "":
+            continue
+        text = part.isoformat() if isinstance(part, date) else str(part)
+        slug = re.sub(
+            r"[^a-z0-9]+",
+            "-",
+            unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower(),
+        ).strip("-")
+        if slug:
+            words.append(slug[:40])
+    return f"{stem}-{'-'.join(words) or 'alles'}.{fmt}"
 
 
 async def export_report(
@@ -421,18 +448,20 @@ async def export_report(
     theme: str | None,
 ) -> tuple[str, bytes]:
     """The export file (name, bytes); the CLI calls the same function."""
+    today = datetime.now(ctx.settings.tz).date()
+    first, last = _parse_day(start, "van", today), _parse_day(end, "tot", today)
     data = await core.report(
         ctx.db,
         ctx.actor,
         ctx.settings,
-        start=_parse_day(start, "van"),
-        end=_parse_day(end, "tot"),
+        start=first,
+        end=last,
         site=site,
         theme=theme,
         locale=ctx.locale,
     )
-    stamp = "-".join(filter(None, [start, end])) or "alles"
-    return f"ontwikkelagenda-{stamp}.{fmt}", exports.render(data, fmt, ctx.locale)
+    name = export_name("ontwikkelagenda", fmt, theme, data.site, first, last)
+    return name, exports.render(data, fmt, ctx.locale, ctx.settings.exports.csv_delimiter)
 
 
 @registry.command(
@@ -441,8 +470,8 @@ async def export_report(
     permission=core.EXPORT,
     params=(
         Param("formaat", "format", ParamType.TEXT, max_length=5, choices=FORMAT_CHOICES),
-        Param("van", "from", ParamType.TEXT, max_length=10),
-        Param("tot", "to", ParamType.TEXT, max_length=10),
+        Param("van", "from", ParamType.TEXT, max_length=20),
+        Param("tot", "to", ParamType.TEXT, max_length=20),
         Param("site", "site", ParamType.TEXT, max_length=100),
         Param("thema", "theme", ParamType.TEXT, max_length=40, choices=_theme_choices()),
     ),
@@ -473,7 +502,12 @@ async def _publish_card(run: scheduling.JobRun) -> None:
     platform = run.services.get("platform")
     async with run.sessionmaker() as db:
         community = await db.get(Community, run.community_id)
-        item = await core.view(db, None, int(run.payload["item_id"]))
+        item = await core.view(
+            db,
+            None,
+            int(run.payload["item_id"]),
+            threshold=run.services["settings"].privacy.small_number_threshold,
+        )
     if platform is None or community is None:
         return
     channel = item.channel_id or community.agenda_channel_id

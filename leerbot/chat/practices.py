@@ -450,7 +450,18 @@ async def export_practices(
         ctx.db, ctx.actor, site=site, theme=theme, threshold=_threshold(ctx.settings)
     )
     title = translate(ctx.locale, "exports.practices.title", community=ctx.community.name)
-    return f"praktijken.{fmt}", exports.render(items, fmt, ctx.locale, title)
+    themes = {k: v.name(ctx.locale) for k, v in load_themes(ctx.settings.content_dir).items()}
+    data = exports.render(
+        items,
+        fmt,
+        ctx.locale,
+        title,
+        community=ctx.community.name,
+        theme_names=themes,
+        tz=ctx.settings.tz,
+        delimiter=ctx.settings.exports.csv_delimiter,
+    )
+    return f"praktijken.{fmt}", data
 
 
 @registry.command(

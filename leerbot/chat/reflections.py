@@ -31,6 +31,8 @@ from leerbot.core.actor import system_actor
 from leerbot.core.errors import LeerbotError, ValidationFailed
 from leerbot.core.questions import Bank, load_banks
 from leerbot.db.models import Community, Member, ReflectionRound, ReflectionSchedule
+from leerbot.exports import rounds as round_exports
+from leerbot.exports.common import format_day
 from leerbot.i18n import Msg, translate
 
 log = logging.getLogger("leerbot.reflections")
@@ -346,7 +348,11 @@ async def summary_command(ctx: Context, ronde: int) -> Reply:
             "format",
             ParamType.TEXT,
             max_length=8,
-            choices=(Choice("md", "Markdown", "Markdown"), Choice("csv", "CSV", "CSV")),
+            choices=(
+                Choice("md", "Markdown", "Markdown"),
+                Choice("csv", "CSV", "CSV"),
+                Choice("xlsx", "Excel (xlsx)", "Excel (xlsx)"),
+            ),
         ),
     ),
 )
@@ -356,8 +362,18 @@ async def export_command(ctx: Context, ronde: int, formaat: str | None) -> Reply
         return Reply.say(
             "reflections.still_open", answered=data.round.answered, asked=data.round.recipients
         )
-    if (formaat or "md") == "csv":
-        payload, name = core.export_csv(data, ctx.locale), f"ronde-{ronde}.csv"
+    fmt = formaat or "md"
+    if fmt in round_exports.FORMATS:
+        payload = round_exports.render(
+            data,
+            fmt,
+            ctx.locale,
+            floor=ctx.settings.privacy.small_number_threshold,
+            community=ctx.community.name,
+            tz=ctx.settings.tz,
+            delimiter=ctx.settings.exports.csv_delimiter,
+        )
+        name = f"ronde-{ronde}.{fmt}"
     else:
         text = summary_text(data, ctx.locale, ctx.settings, draft=False)
         payload, name = text.encode("utf-8"), f"ronde-{ronde}.md"
@@ -645,6 +661,12 @@ def summary_text(data: core.Summary, locale: str, settings: Settings, *, draft: 
             for q, answers in rows
         ],
         sources=core.sources(data.round.questions),
+        period=translate(
+            locale,
+            "reflections.summary_period",
+            opens=format_day(data.round.opens_at.astimezone(settings.tz), locale),
+            closes=format_day(data.round.closes_at.astimezone(settings.tz), locale),
+        ),
     )
     return re.sub(r"\n{3,}", "\n\n", text)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,12 +21,7 @@ from leerbot.chat.safety import thread_intro
 from leerbot.core import sessions as core
 from leerbot.core.methods import load_methods
 from leerbot.db.models import Community, Member, SessionOccurrence
-from leerbot.exports.ics import (
-    CalendarOccurrence,
-    CalendarSeries,
-    occurrences_calendar,
-    series_calendar,
-)
+from leerbot.exports.ics import meetings_file, series_file
 from leerbot.i18n import Msg, translate
 
 log = logging.getLogger("leerbot.sessions")
@@ -282,7 +277,7 @@ async def cancel(ctx: Context, sessie: int, hele_reeks: bool | None) -> Reply:
 async def show(ctx: Context, sessie: int) -> Reply:
     item = await core.view(ctx.db, ctx.actor, sessie)
     reply = card(item, ctx.locale)
-    if item.my_status:
+    if item.my_status and item.status == "scheduled":
         reply.text = Msg(
             f"sessions.rsvp.{item.my_status}",
             {"title": item.title, "when": when(item.local_start, ctx.locale)},
@@ -303,6 +298,7 @@ def _listing(items: list[core.OccurrenceView], locale: str, empty_key: str) -> R
             free=i.free_places,
             capacity=i.capacity,
             status=i.my_status or "",
+            cancelled=i.status == "cancelled",
         )
         for i in items
     ]
@@ -440,73 +436,32 @@ async def attendance(
     params=(Param("sessie", "session", ParamType.INTEGER, min_value=1),),
 )
 async def calendar(ctx: Context, sessie: int | None) -> Reply:
+    attachment = await calendar_file(ctx, sessie)
+    if attachment is None:
+        return Reply.say("sessions.none_mine")
+    return Reply(
+        text=Msg("sessions.ics_ready", {"series": sessie is not None}),
+        attachments=[attachment],
+    )
+
+
+async def calendar_file(
+    ctx: Context, sessie: int | None, *, now: datetime | None = None
+) -> Attachment | None:
+    """The file `/sessie agenda` gives: with a number, that meeting's whole series, named
+    after the number asked for; without, the member's own meetings (None: there are none).
+    See `leerbot.exports.ics` for how one meeting appears in both, once."""
+    stamp = now or datetime.now(UTC)
+    description = translate(ctx.locale, "sessions.ics_description")
     if sessie is not None:
-        series, occurrences = await core.series_for_calendar(ctx.db, ctx.actor, sessie)
-        tz = ZoneInfo(series.timezone)
-        description = translate(ctx.locale, "sessions.ics_description")
-        shown_location = series.location if series.location_kind != "voice" else "Discord"
-        overrides = tuple(
-            (
-                o.original_local,
-                CalendarOccurrence(
-                    f"series-{series.id}@leerbot",
-                    series.title,
-                    description,
-                    shown_location,
-                    o.starts_at,
-                    o.ends_at,
-                ),
-            )
-            for o in occurrences
-            if o.moved and o.status == "scheduled"
-        )
-        data = series_calendar(
-            CalendarSeries(
-                uid=f"series-{series.id}@leerbot",
-                title=series.title,
-                description=description,
-                location=shown_location,
-                timezone=series.timezone,
-                first_start_local=series.first_start_local,
-                duration=timedelta(minutes=series.duration_minutes),
-                freq=series.freq,
-                interval=series.interval,
-                monthly_nth=series.monthly_nth,
-                until_local=datetime.combine(series.until_date, datetime.max.time())
-                if series.until_date
-                else None,
-                count=series.count,
-                exdates_local=tuple(
-                    datetime.combine(
-                        datetime.fromisoformat(d).date(), series.first_start_local.time()
-                    )
-                    for d in series.skipped_dates or []
-                ),
-                overrides=overrides,
-            )
-        )
-        del tz
-        name = f"leerbot-sessie-{series.id}.ics"
-    else:
-        items = await core.mine(ctx.db, ctx.actor)
-        if not items:
-            return Reply.say("sessions.none_mine")
-        data = occurrences_calendar(
-            ctx.settings.timezone,
-            [
-                CalendarOccurrence(
-                    f"occurrence-{i.id}@leerbot",
-                    i.title,
-                    translate(ctx.locale, "sessions.ics_description"),
-                    i.location if i.location_kind != "voice" else "Discord",
-                    i.starts_at,
-                    i.ends_at,
-                )
-                for i in items
-            ],
-        )
-        name = "leerbot-mijn-sessies.ics"
-    return Reply(text=Msg("sessions.ics_ready"), attachments=[Attachment(name, data)])
+        series = await core.series_calendar(ctx.db, ctx.actor, sessie)
+        data = series_file(series, description=description, stamp=stamp)
+        return Attachment(f"leerbot-sessie-{sessie}.ics", data)
+    meetings = await core.my_calendar(ctx.db, ctx.actor, now=now)
+    if not meetings:
+        return None
+    data = meetings_file(meetings, description=description, stamp=stamp)
+    return Attachment("leerbot-mijn-sessies.ics", data)
 
 
 # --- buttons -----------------------------------------------------------------------------

@@ -59,9 +59,7 @@ never told it was saved, and are counted as having answered).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -1265,32 +1263,6 @@ def sources(questions: Iterable[dict[str, str]]) -> list[str]:
     return seen
 
 
-def export_csv(data: Summary, locale: str) -> bytes:
-    """One row per answer: round, question id, question, answer, name (empty if anonymous),
-    source. Removed answers are left out; below the minimum only the counts are exported."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["round", "question_id", "question", "answer", "name", "source"])
-    if data.withheld:
-        writer.writerow([data.round.title, "", "", f"{data.answered} answered (withheld)", "", ""])
-    for question, items in data.per_question:
-        text = question["en"] if locale == "en" else question["nl"]
-        for answer in items:
-            if answer.removed:
-                continue
-            writer.writerow(
-                [
-                    data.round.title,
-                    question["id"],
-                    text,
-                    answer.text,
-                    answer.name or "",
-                    question.get("source") or "",
-                ]
-            )
-    return out.getvalue().encode("utf-8")
-
-
 async def list_rounds(db: AsyncSession, actor: Actor, limit: int = 10) -> list[RoundView]:
     require(actor, ANSWER_ROUNDS)
     ids = list(
@@ -1454,13 +1426,12 @@ async def _export_data(db: AsyncSession, member: Member) -> dict[str, object]:
 async def _delete_data(db: AsyncSession, member: Member) -> None:
     published = list(
         await db.scalars(
-            select(ReflectionRound)
-            .join(NamedAnswer, NamedAnswer.round_id == ReflectionRound.id)
-            .where(
-                NamedAnswer.member_id == member.id,
+            select(ReflectionRound).where(
                 ReflectionRound.review_state == "published",
+                ReflectionRound.id.in_(
+                    select(NamedAnswer.round_id).where(NamedAnswer.member_id == member.id)
+                ),
             )
-            .distinct()
         )
     )
     for model in (NamedAnswer, RoundRecipient, ReflectionPause):

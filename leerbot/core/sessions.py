@@ -10,9 +10,11 @@ that causes it, so a crash never loses one and a restart never doubles one.
 
 from __future__ import annotations
 
+import calendar as month_calendar
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
@@ -31,6 +33,7 @@ from leerbot.core.timeparse import parse_duration, parse_when
 from leerbot.core.validation import clean_text
 from leerbot.db.models import (
     AgendaLink,
+    Community,
     Member,
     Practice,
     PracticeLink,
@@ -115,18 +118,27 @@ def _to_utc(local: datetime, tz: ZoneInfo) -> datetime:
     return local.replace(tzinfo=tz).astimezone(UTC)
 
 
-def _rule(series: SessionSeries) -> rrule | None:
+def _rule(series: SessionSeries, *, bare: bool = False) -> rrule | None:
+    """The series' recurrence in local wall time; `bare`: without its end (UNTIL, COUNT).
+    A series with both an end date and a number of meetings (a counted series cancelled
+    from a date on) ends at whichever comes first: a rule may not have both (RFC 5545)."""
     if series.freq == "once":
         return None
     kwargs: dict[str, object] = {"dtstart": series.first_start_local, "interval": series.interval}
-    if series.until_date:
-        kwargs["until"] = datetime.combine(series.until_date, datetime.max.time())
+    if series.freq == "monthly":
+        nth = series.monthly_nth or 1
+        kwargs["byweekday"] = weekday(series.first_start_local.weekday(), nth)
+    freq = WEEKLY if series.freq == "weekly" else MONTHLY
+    if bare:
+        return rrule(freq, **kwargs)  # type: ignore[arg-type]
+    until = datetime.combine(series.until_date, datetime.max.time()) if series.until_date else None
     if series.count:
-        kwargs["count"] = series.count
-    if series.freq == "weekly":
-        return rrule(WEEKLY, **kwargs)  # type: ignore[arg-type]
-    nth = series.monthly_nth or 1
-    return rrule(MONTHLY, byweekday=weekday(series.first_start_local.weekday(), nth), **kwargs)  # type: ignore[arg-type]
+        counted = rrule(freq, count=series.count, **kwargs)  # type: ignore[arg-type]
+        if until is None or counted[-1] <= until:
+            return counted
+    if until is not None:
+        return rrule(freq, until=until, **kwargs)  # type: ignore[arg-type]
+    return rrule(freq, **kwargs)  # type: ignore[arg-type]
 
 
 def local_starts(series: SessionSeries, until_local: datetime) -> list[datetime]:
@@ -145,6 +157,15 @@ def nth_weekday_of_month(day: date) -> int:
     """1..4 for the first to fourth weekday of its month; -1 ("last") for a fifth."""
     nth = (day.day - 1) // 7 + 1
     return -1 if nth == 5 else nth
+
+
+def _nth_weekday(year: int, month: int, day_of_week: int, nth: int) -> date:
+    """The `nth` (1..4, or -1 for the last) `day_of_week` of a month."""
+    if nth > 0:
+        first = date(year, month, 1)
+        return first + timedelta(days=(day_of_week - first.weekday()) % 7 + 7 * (nth - 1))
+    last = date(year, month, month_calendar.monthrange(year, month)[1])
+    return last - timedelta(days=(last.weekday() - day_of_week) % 7)
 
 
 async def _occurrence(db: AsyncSession, actor: Actor, occurrence_id: int) -> SessionOccurrence:
@@ -283,6 +304,142 @@ async def materialise(
         await _arm_occurrence(db, occ, series.community_id, settings)
         await _publish(db, occ, series.community_id, when_near=True)
     return created
+
+
+# --- the series' rule, when it changes -----------------------------------------------------
+
+CALENDAR_FIELDS = frozenset({"title", "location", "duration", "start"})
+"""Changes a calendar file shows (capacity and theme are not in it)."""
+
+
+async def _next_sequence(db: AsyncSession, series: SessionSeries) -> None:
+    """One more SEQUENCE for the series' calendar entries (atomic: two moderators changing
+    the series at once both count)."""
+    await db.execute(
+        update(SessionSeries)
+        .where(SessionSeries.id == series.id)
+        .values(calendar_sequence=SessionSeries.calendar_sequence + 1)
+    )
+    await db.refresh(series, ["calendar_sequence"])
+
+
+async def _this_and_following(
+    db: AsyncSession, series: SessionSeries, occ: SessionOccurrence
+) -> list[SessionOccurrence]:
+    """`occ` and the scheduled meetings after it in the series' rule."""
+    return list(
+        await db.scalars(
+            select(SessionOccurrence)
+            .where(
+                SessionOccurrence.series_id == series.id,
+                SessionOccurrence.original_local >= occ.original_local,
+                SessionOccurrence.status == "scheduled",
+            )
+            .order_by(SessionOccurrence.original_local)
+        )
+    )
+
+
+def _moved_rule_start(series: SessionSeries, index: int, new_local: datetime) -> datetime:
+    """Where the rule must start so that its slot number `index` is `new_local` (a monthly
+    series takes the weekday and its place in the month, e.g. "third Wednesday", from
+    `new_local`)."""
+    if series.freq == "weekly":
+        return new_local - timedelta(weeks=index * series.interval)
+    months = new_local.year * 12 + new_local.month - 1 - index * series.interval
+    year, month = divmod(months, 12)
+    nth = nth_weekday_of_month(new_local.date())
+    series.monthly_nth = nth
+    return datetime.combine(
+        _nth_weekday(year, month + 1, new_local.weekday(), nth), new_local.time()
+    )
+
+
+async def _move_series(
+    db: AsyncSession, series: SessionSeries, occ: SessionOccurrence, new_local: datetime
+) -> list[SessionOccurrence]:
+    """A time change for `occ` and every later meeting (`hele_reeks`).
+
+    The rule itself moves, so that `occ`'s slot becomes `new_local`, and every meeting keeps
+    its place in the rule: its slot (`original_local`, a calendar's RECURRENCE-ID) is renamed
+    to the new rule's. The scheduled meetings from `occ` on move with the rule (one that was
+    moved on its own stays as far from its slot as it was); earlier ones stay where they
+    were, and calendars show them as overrides. So the rule, the meetings and the calendar
+    files agree: no slot at the old time is left over (which made calendars show two events
+    every week), and the daily extension creates later meetings at the new time, not again
+    at the old one. Returns the meetings that moved."""
+    tz = _tz(series)
+    following = await _this_and_following(db, series, occ)
+    everything = list(
+        await db.scalars(
+            select(SessionOccurrence)
+            .where(SessionOccurrence.series_id == series.id)
+            .order_by(SessionOccurrence.original_local)
+        )
+    )
+    old_time = series.first_start_local.time()
+    skipped = [date.fromisoformat(d) for d in series.skipped_dates or []]
+    old_rule = _rule(series, bare=True)
+    if old_rule is None:  # a single meeting: the "rule" is its own time
+        renamed = {occ.original_local: new_local}
+        series.first_start_local = new_local
+    else:
+        ends = [o.original_local for o in everything]
+        ends += [datetime.combine(d, old_time) for d in skipped]
+        if series.until_date:
+            ends.append(datetime.combine(series.until_date, datetime.max.time()))
+        old_slots = list(old_rule.between(series.first_start_local, max(ends), inc=True))
+        if occ.original_local not in old_slots:
+            # Written before slots were kept in step with the rule: move the meetings only.
+            shift = new_local - occ.starts_at.astimezone(tz).replace(tzinfo=None)
+            for item in following:
+                item.starts_at = _to_utc(
+                    item.starts_at.astimezone(tz).replace(tzinfo=None) + shift, tz
+                )
+                item.moved = True
+            return following
+        last = None
+        if series.until_date or series.count:
+            bounded = _rule(series)
+            assert bounded is not None
+            last = sum(1 for _ in bounded) - 1
+        series.first_start_local = _moved_rule_start(
+            series, old_slots.index(occ.original_local), new_local
+        )
+        new_rule = _rule(series, bare=True)
+        assert new_rule is not None
+        new_slots = list(islice(new_rule, max(len(old_slots), (last or 0) + 1)))
+        renamed = dict(zip(old_slots, new_slots, strict=False))
+        if series.until_date and last is not None and last >= 0:
+            series.until_date = new_slots[last].date()
+        series.skipped_dates = sorted(
+            renamed.get(datetime.combine(d, old_time), datetime.combine(d, old_time))
+            .date()
+            .isoformat()
+            for d in skipped
+        )
+    targets = {o.id for o in following}
+    plan: list[tuple[SessionOccurrence, datetime, datetime | None]] = []
+    for item in everything:
+        slot = renamed.get(item.original_local, item.original_local)
+        start = None
+        if item.id in targets:
+            drift = item.starts_at.astimezone(tz).replace(tzinfo=None) - item.original_local
+            start = slot + (timedelta(0) if item.id == occ.id else drift)
+        plan.append((item, slot, start))
+    # A slot is unique per series, and the new slots may be the old slots of others (a
+    # series moved by a week): free them all first, then give each its new one.
+    for item, slot, _ in plan:
+        if slot != item.original_local:
+            item.original_local = datetime(1900, 1, 1) + timedelta(seconds=item.id)
+    await db.flush()
+    for item, slot, start in plan:
+        item.original_local = slot
+        if start is not None:
+            item.starts_at = _to_utc(start, tz)
+            item.moved = True
+    await db.flush()
+    return following
 
 
 # --- planning ----------------------------------------------------------------------------
@@ -457,15 +614,7 @@ async def edit(
         changed.append("duration")
     targets = [occ]
     if whole_series:
-        targets = list(
-            await db.scalars(
-                select(SessionOccurrence).where(
-                    SessionOccurrence.series_id == series.id,
-                    SessionOccurrence.starts_at >= occ.starts_at,
-                    SessionOccurrence.status == "scheduled",
-                )
-            )
-        )
+        targets = await _this_and_following(db, series, occ)
     tz = _tz(series)
     moved = False
     if start is not None:
@@ -473,17 +622,17 @@ async def edit(
         new_start = _to_utc(new_local, tz)
         if new_start <= now_utc:
             raise ValidationFailed("errors.time_in_past", when=new_local.strftime("%Y-%m-%d %H:%M"))
-        shift = new_local - occ.starts_at.astimezone(tz).replace(tzinfo=None)
-        for target in targets:
-            local = target.starts_at.astimezone(tz).replace(tzinfo=None) + shift
-            target.starts_at = _to_utc(local, tz)
-            target.moved = True
-        if whole_series and occ.original_local == series.first_start_local:
-            series.first_start_local = series.first_start_local + shift
+        if whole_series:
+            targets = await _move_series(db, series, occ, new_local)
+        else:
+            occ.starts_at = new_start
+            occ.moved = True
         moved = True
         changed.append("start")
     if not changed:
         raise ValidationFailed("errors.nothing_to_change")
+    if set(changed) & CALENDAR_FIELDS:
+        await _next_sequence(db, series)
     # Title, theme, place, length and capacity belong to the series: every meeting still to
     # come shows them at once (card, event, reminders), so nothing disagrees anywhere.
     affected = {t.id: t for t in targets}
@@ -537,15 +686,14 @@ async def cancel(
     targets = [occ]
     if whole_series:
         series.cancelled_at = _now(now)
-        targets = list(
-            await db.scalars(
-                select(SessionOccurrence).where(
-                    SessionOccurrence.series_id == series.id,
-                    SessionOccurrence.starts_at >= occ.starts_at,
-                    SessionOccurrence.status == "scheduled",
-                )
-            )
-        )
+        targets = await _this_and_following(db, series, occ)
+        if series.freq != "once":
+            # The rule ends before this meeting: calendars get an UNTIL and stop showing
+            # the series (an open-ended RRULE would go on for ever).
+            cut = occ.original_local.date() - timedelta(days=1)
+            if series.until_date is None or cut < series.until_date:
+                series.until_date = cut
+    await _next_sequence(db, series)
     for target in targets:
         target.status = "cancelled"
         if series.freq != "once":
@@ -1046,19 +1194,196 @@ async def recipients(
     )
 
 
-async def series_for_calendar(
-    db: AsyncSession, actor: Actor, occurrence_id: int
-) -> tuple[SessionSeries, list[SessionOccurrence]]:
+# --- calendars -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarMeeting:
+    """One meeting as a calendar file holds it (see `leerbot.exports.ics`)."""
+
+    uid: str
+    sequence: int
+    title: str
+    location_kind: str
+    location: str
+    timezone: str
+    slot_local: datetime | None
+    """Its slot in the series' rule, local wall time (the RECURRENCE-ID); None for a
+    meeting that is not part of a recurring series."""
+    starts_at: datetime
+    ends_at: datetime
+    cancelled: bool
+
+
+@dataclass(frozen=True)
+class SeriesCalendar:
+    """A series as one recurring calendar event: its rule, the slots left out (EXDATE),
+    and the meetings that are not where the rule puts them (overrides)."""
+
+    uid: str
+    sequence: int
+    title: str
+    location_kind: str
+    location: str
+    timezone: str
+    first_start_local: datetime
+    duration: timedelta
+    freq: str  # once | weekly | monthly
+    interval: int
+    byday: str | None  # monthly: "2TU", "-1FR"
+    until_local: datetime | None  # the last slot, when the rule ends on a date
+    count: int | None  # or after so many slots
+    cancelled: bool  # nothing of it takes place any more
+    exdates_local: tuple[datetime, ...]
+    overrides: tuple[CalendarMeeting, ...]
+
+
+def calendar_uid(community: Community, series: SessionSeries) -> str:
+    """The UID of a series and of each of its meetings, in every file: random per community
+    (`Community.calendar_key`), so no other community or installation makes it, and the
+    same in the series file and in a member's own file."""
+    return f"series-{series.id}-{community.calendar_key}@leerbot"
+
+
+async def _calendar_uid(db: AsyncSession, series: SessionSeries) -> str:
+    community = await db.get(Community, series.community_id)
+    assert community is not None
+    return calendar_uid(community, series)
+
+
+def _meeting(
+    uid: str, series: SessionSeries, occ: SessionOccurrence, cancelled: bool
+) -> CalendarMeeting:
+    return CalendarMeeting(
+        uid=uid,
+        sequence=series.calendar_sequence,
+        title=series.title,
+        location_kind=series.location_kind,
+        location=series.location,
+        timezone=series.timezone,
+        slot_local=None if series.freq == "once" else occ.original_local,
+        starts_at=occ.starts_at,
+        ends_at=occ.ends_at,
+        cancelled=cancelled,
+    )
+
+
+async def series_calendar(db: AsyncSession, actor: Actor, occurrence_id: int) -> SeriesCalendar:
+    """The series of a meeting as calendars should see it."""
     require(actor, VIEW_SESSIONS)
     occ = await _occurrence(db, actor, occurrence_id)
+    series = occ.series
+    await db.refresh(series)
+    tz = _tz(series)
+    uid = await _calendar_uid(db, series)
     occurrences = list(
         await db.scalars(
             select(SessionOccurrence)
-            .where(SessionOccurrence.series_id == occ.series_id)
-            .order_by(SessionOccurrence.starts_at)
+            .where(SessionOccurrence.series_id == series.id)
+            .order_by(SessionOccurrence.original_local)
+            .execution_options(populate_existing=True)
         )
     )
-    return occ.series, occurrences
+    duration = timedelta(minutes=series.duration_minutes)
+    common = {
+        "uid": uid,
+        "sequence": series.calendar_sequence,
+        "title": series.title,
+        "location_kind": series.location_kind,
+        "location": series.location,
+        "timezone": series.timezone,
+    }
+    rule = _rule(series)
+    nothing_left = (rule is None or series.cancelled_at is not None) and all(
+        o.status == "cancelled" for o in occurrences
+    )
+    slots: list[datetime] | None = None
+    if rule is not None and (series.until_date or series.count):
+        slots = list(rule)
+    if rule is None or slots == []:
+        # One meeting (or a series cancelled before its first): one event, as it is.
+        single = occurrences[0] if occurrences else None
+        start = single.starts_at.astimezone(tz) if single else series.first_start_local
+        return SeriesCalendar(
+            **common,  # type: ignore[arg-type]
+            first_start_local=start.replace(tzinfo=None),
+            duration=(single.ends_at - single.starts_at) if single else duration,
+            freq="once",
+            interval=1,
+            byday=None,
+            until_local=None,
+            count=None,
+            cancelled=nothing_left,
+            exdates_local=(),
+            overrides=(),
+        )
+    time_of_day = series.first_start_local.time()
+    exdates = {o.original_local for o in occurrences if o.status == "cancelled"}
+    exdates |= {
+        datetime.combine(date.fromisoformat(d), time_of_day) for d in series.skipped_dates or []
+    }
+    if slots is not None:
+        exdates &= set(slots)  # a slot after the UNTIL is gone already
+    overrides = tuple(
+        _meeting(uid, series, o, cancelled=False)
+        for o in occurrences
+        if o.status == "scheduled"
+        and (
+            o.starts_at != _to_utc(o.original_local, tz)
+            or o.ends_at != _to_utc(o.original_local, tz) + duration
+        )
+    )
+    return SeriesCalendar(
+        **common,  # type: ignore[arg-type]
+        first_start_local=series.first_start_local,
+        duration=duration,
+        freq=series.freq,
+        interval=series.interval,
+        byday=(
+            f"{series.monthly_nth or 1}"
+            f"{('MO', 'TU', 'WE', 'TH', 'FR', 'SA', 'SU')[series.first_start_local.weekday()]}"
+            if series.freq == "monthly"
+            else None
+        ),
+        until_local=slots[-1] if slots and series.until_date else None,
+        count=series.count if series.until_date is None else None,
+        cancelled=nothing_left,
+        exdates_local=tuple(sorted(exdates)),
+        overrides=overrides,
+    )
+
+
+async def my_calendar(
+    db: AsyncSession, actor: Actor, *, now: datetime | None = None
+) -> list[CalendarMeeting]:
+    """The meetings to come that the actor signed up for (yes, maybe, waitlist), each as in
+    its series' file; a cancelled one stays in, marked cancelled, so that a calendar that
+    imported it before takes it off."""
+    require(actor, VIEW_SESSIONS)
+    rows = await db.scalars(
+        select(SessionOccurrence)
+        .join(
+            SessionRsvp,
+            and_(
+                SessionRsvp.occurrence_id == SessionOccurrence.id,
+                SessionRsvp.member_id == actor.member_id,
+            ),
+        )
+        .where(
+            SessionRsvp.status.in_(("yes", "maybe", "waitlist")),
+            SessionOccurrence.ends_at >= _now(now),
+        )
+        .order_by(SessionOccurrence.starts_at, SessionOccurrence.id)
+        .execution_options(populate_existing=True)
+    )
+    meetings = []
+    uids: dict[int, str] = {}
+    for occ in list(rows):
+        series = occ.series
+        if series.id not in uids:
+            uids[series.id] = await _calendar_uid(db, series)
+        meetings.append(_meeting(uids[series.id], series, occ, occ.status == "cancelled"))
+    return meetings
 
 
 def can_manage(actor: Actor) -> bool:

@@ -78,6 +78,25 @@ def _parse_date(tokens: list[str], today: date, original: str) -> date:
     raise _bad(original)
 
 
+def parse_day(text: str, today: date) -> date:
+    """A day as people write it for a period (past days are fine): "2026-11-01",
+    "1-11-2026", "1/11", "1 november 2026", "1 nov", "vandaag". A day and month without a
+    year is in this year."""
+    original = text
+    cleaned = re.sub(r"\s+", " ", text.strip().lower().replace(",", " "))
+    tokens = [t for t in cleaned.split(" ") if t]
+    if not tokens:
+        raise _bad(original)
+    try:
+        if len(tokens) == 1 and (match := _DMY.match(tokens[0])) and not match[3]:
+            return date(today.year, int(match[2]), int(match[1]))
+        if len(tokens) == 2 and tokens[0].isdigit() and tokens[1] in MONTHS:
+            return date(today.year, MONTHS[tokens[1]], int(tokens[0]))
+    except ValueError:
+        raise _bad(original) from None
+    return _parse_date(tokens, today, original)
+
+
 def parse_when(text: str, now_local: datetime) -> datetime:
     """A naive local datetime from what someone typed; "di 19:30" is the next Tuesday at
     19:30 (today if that is still to come, otherwise next week)."""

@@ -4,7 +4,6 @@ same bytes; the DOCX opens with python-docx; the CSV round-trips."""
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import os
 import subprocess
@@ -19,6 +18,8 @@ from leerbot.chat.context import Place
 from leerbot.chat.reply import render
 from leerbot.core.actor import Function, Identity
 from leerbot.exports.agenda import CSV_COLUMNS
+from leerbot.i18n import translate
+from tests.helpers import csv_rows
 
 PLACE = Place("guild-1", "Community of Learners")
 COORDINATOR = Identity("co", "Co", granted_functions=frozenset({Function.COORDINATOR}))
@@ -74,21 +75,22 @@ async def test_docx_opens_and_reads_like_a_report(app: App) -> None:
     document = Document(io.BytesIO(await export(app, "docx")))
     text = "\n".join(p.text for p in document.paragraphs)
     assert "Ontwikkelagenda van Community of Learners" in text
-    assert "Besproken in de CoL" in text
     cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert "Besproken in de CoL" in cells, "the reason, in the table of changes"
     assert any("Intervisie in elk team" in c for c in cells)
     assert "Bram" not in text + "".join(cells)  # the anonymous point has no author
 
 
 async def test_csv_round_trips_with_stable_columns(app: App) -> None:
     await seed(app)
-    rows = list(csv.DictReader(io.StringIO((await export(app, "csv")).decode("utf-8"))))
-    assert tuple(rows[0].keys()) == CSV_COLUMNS
-    by_title = {r["title"]: r for r in rows}
-    assert by_title["Intervisie in elk team"]["support"] == "2"
-    assert by_title["Intervisie in elk team"]["status"] == "besproken"
-    assert by_title["Ruimte voor eigen verhaal"]["author"] == ""
-    assert by_title["Intervisie in elk team"]["description"].endswith('"quotes".')
+    rows = csv_rows(await export(app, "csv"))
+    labels = tuple(translate("nl", f"exports.sheets.agenda.{key}") for key in CSV_COLUMNS)
+    assert tuple(rows[0].keys()) == labels
+    by_title = {r["Titel"]: r for r in rows}
+    assert by_title["Intervisie in elk team"]["Steun"] == "2"
+    assert by_title["Intervisie in elk team"]["Status"] == "besproken"
+    assert by_title["Ruimte voor eigen verhaal"]["Ingediend door"] == "anoniem"
+    assert by_title["Intervisie in elk team"]["Beschrijving"].endswith('"quotes".')
 
 
 async def test_members_cannot_export(app: App) -> None:
@@ -96,7 +98,7 @@ async def test_members_cannot_export(app: App) -> None:
     assert reply.is_error and not reply.attachments
 
 
-@pytest.mark.parametrize("fmt", ["md", "html", "csv", "docx"])
+@pytest.mark.parametrize("fmt", ["md", "html", "csv", "xlsx", "docx"])
 async def test_cli_export_is_identical_to_the_chat_export(
     app: App, database_url: str, tmp_path: Path, fmt: str
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from leerbot.app import App
 from leerbot.core import agenda
+from leerbot.core.community import add_site
 from leerbot.core.errors import Conflict, PermissionDenied, ValidationFailed
 from tests.helpers import actor_for, audit_count
 
@@ -165,16 +166,68 @@ async def test_listing_filters_sorts_and_pages(app: App) -> None:
 
 
 async def test_report_hides_authors_of_anonymous_points_and_small_counts(app: App) -> None:
-    await propose(app, "Anna", "Met naam")
-    await propose(app, "Bram", "Zonder naam", anonymous=True)
+    """The small-count rule: counts of points are shown exactly (they name nobody); an
+    anonymous point from a site with fewer members than the threshold names no site, is
+    counted under "een proeftuin", and is left out when the export is filtered on that site."""
     coordinator = await actor_for(app.sessionmaker, "Co", coordinator=True)
+    async with app.sessionmaker() as db, db.begin():
+        await add_site(db, coordinator, name="Klein")
+    for name, title, anonymous in (
+        ("Anna", "Met naam", False),
+        ("Bram", "Zonder naam", True),
+        ("Cem", "Ook met naam", False),
+    ):
+        actor = await actor_for(app.sessionmaker, name)
+        async with app.sessionmaker() as db, db.begin():
+            await agenda.propose(
+                db,
+                actor,
+                app.settings,
+                title=title,
+                description="Wat nodig is.",
+                theme="samenwerking",
+                kind="wens",
+                level="organisatie",
+                anonymous=anonymous,
+                site="Klein",
+            )
     async with app.sessionmaker() as db:
         data = await agenda.report(db, coordinator, app.settings)
+        filtered = await agenda.report(db, coordinator, app.settings, site="Klein")
     authors = {p.title: p.author for p in data.points}
-    assert authors == {"Met naam": "Anna", "Zonder naam": ""}
+    assert authors == {"Met naam": "Anna", "Zonder naam": "", "Ook met naam": "Cem"}
+    sites = {p.title: (p.site, p.site_withheld) for p in data.points}
+    assert sites["Zonder naam"] == ("", True) and sites["Met naam"] == ("Klein", False)
+    assert data.by_site == {"Klein": 2} and data.some_site == 1
     theme = "Samenwerking ervaringsdeskundigen en professionals"
-    assert data.small(data.by_theme_status[theme]["nieuw"]) == "< 5"
+    assert data.small(data.by_theme_status[theme]["nieuw"]) == "3", "counts of points: exact"
+    assert [p.title for p in filtered.points] == ["Met naam", "Ook met naam"]
     member = await actor_for(app.sessionmaker, "Anna")
     with pytest.raises(PermissionDenied):
         async with app.sessionmaker() as db:
             await agenda.report(db, member, app.settings)
+
+
+def test_report_days_are_local_days_in_any_zone() -> None:
+    """The report reads timestamps in bulk and caches local days per quarter hour: the day
+    must be the one the community's clock shows, also where the offset is not whole hours,
+    and on both sides of a clock change."""
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from leerbot.core.agenda import _Moments
+
+    for zone, moments in (
+        ("Europe/Amsterdam", ["2026-03-28 22:59:00", "2026-03-28 23:00:00", "2026-10-24 21:59:59"]),
+        ("Asia/Kathmandu", ["2026-05-01 18:14:00", "2026-05-01 18:15:00", "2026-05-01 18:16:00"]),
+    ):
+        tz = ZoneInfo(zone)
+        for sqlite in (True, False):
+            cache = _Moments(sqlite, tz)
+            for text in moments:
+                utc = datetime.fromisoformat(text).replace(tzinfo=UTC)
+                raw = text if sqlite else utc
+                assert cache.local_day(raw) == utc.astimezone(tz).date(), (zone, text)
+    assert _Moments(True, ZoneInfo("Asia/Kathmandu")).local_day("2026-05-01 18:15:00") == date(
+        2026, 5, 2
+    )

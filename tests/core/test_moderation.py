@@ -7,7 +7,6 @@ has at least the threshold of members."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -33,11 +32,19 @@ from leerbot.db.models import AgendaItem, AuditEntry, Member, Practice, Schedule
 from leerbot.exports import agenda as agenda_exports
 from leerbot.exports import practices as practice_exports
 from leerbot.scheduling import run_due
-from tests.helpers import RecordingPlatform, actor_for, audit_count
+from tests.helpers import RecordingPlatform, actor_for, audit_count, csv_rows
 
 HIDDEN_NL = "Tekst verborgen door een moderator"
 REASON = "Noemt een cliënt bij naam"
 SECRET = "Jan de Vries uit Emmen"
+
+
+def _package_text(data: bytes) -> bytes:
+    """The text parts of a DOCX or XLSX (its body, its sheets), to search in."""
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        return b"".join(
+            package.read(n) for n in package.namelist() if n.startswith(("word/", "xl/worksheets/"))
+        )
 
 
 def shown(reply: Reply, locale: str = "nl") -> str:
@@ -317,15 +324,15 @@ async def test_agenda_exports_show_the_hidden_state_in_every_format(app: App) ->
     texts = {}
     for fmt in agenda_exports.FORMATS:
         data = agenda_exports.render(report, fmt, "nl")
-        if fmt == "docx":
-            data = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml")
+        if fmt in ("docx", "xlsx"):
+            data = _package_text(data)
         texts[fmt] = data.decode("utf-8")
     for fmt, text in texts.items():
         assert SECRET not in text and REASON not in text, fmt
         assert HIDDEN_NL in text and "Meer intervisie" in text, fmt
-    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(texts["csv"]))}
-    assert rows[str(item.id)]["title"] == HIDDEN_NL and rows[str(item.id)]["author"] == "-"
-    assert rows[str(item.id)]["status"] == "besproken", "the rest of the point stays"
+    rows = {r["Nummer"]: r for r in csv_rows(texts["csv"])}
+    assert rows[str(item.id)]["Titel"] == HIDDEN_NL and rows[str(item.id)]["Ingediend door"] == ""
+    assert rows[str(item.id)]["Status"] == "besproken", "the rest of the point stays"
     # the list of status changes names the hidden point by number only
     assert f"#{item.id} {HIDDEN_NL}" in texts["md"]
 
@@ -467,8 +474,8 @@ async def test_practice_exports_show_the_hidden_state_in_every_format(app: App) 
         items = await practices.for_export(db, coordinator, threshold=5)
     for fmt in practice_exports.FORMATS:
         data = practice_exports.render(items, fmt, "nl", "Praktijken")
-        if fmt == "docx":
-            data = zipfile.ZipFile(io.BytesIO(data)).read("word/document.xml")
+        if fmt in ("docx", "xlsx"):
+            data = _package_text(data)
         text = data.decode("utf-8")
         assert SECRET not in text and "jan de vries" not in text and REASON not in text, fmt
         assert HIDDEN_NL in text and "Wandelen met buren" in text, fmt
@@ -546,13 +553,9 @@ async def test_exports_say_a_pilot_site_for_a_small_site(app: App) -> None:
     await share(app, anna, "Alleen bij ons", site="Kunstwerkplaats 4B", anonymous=True)
     async with app.sessionmaker() as db:
         items = await practices.for_export(db, coordinator, threshold=5)
-    rows = list(
-        csv.DictReader(
-            io.StringIO(practice_exports.render(items, "csv", "en", "Practices").decode())
-        )
-    )
-    assert [(r["title"], r["site"], r["author"]) for r in rows] == [
-        ("Alleen bij ons", "a pilot site", "")
+    rows = csv_rows(practice_exports.render(items, "csv", "en", "Practices"))
+    assert [(r["Title"], r["Pilot site"], r["Shared by"]) for r in rows] == [
+        ("Alleen bij ons", "a pilot site", "anonymous")
     ]
     markdown = practice_exports.render(items, "md", "nl", "Praktijken").decode()
     assert "een proeftuin" in markdown and "Kunstwerkplaats" not in markdown

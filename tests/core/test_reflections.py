@@ -18,6 +18,7 @@ from leerbot.core.errors import ValidationFailed
 from leerbot.core.questions import QuestionBankError, load_bank
 from leerbot.core.steps import SecondStep
 from leerbot.db.models import Base, ScheduledJob
+from leerbot.exports import rounds as round_exports
 from leerbot.scheduling import run_due
 from tests.helpers import RecordingPlatform, actor_for
 
@@ -131,7 +132,9 @@ async def test_members_choice_holds_back_anonymous_answers_when_few_chose_anonym
     texts = [t for answers in shown(data) for t, _ in answers]
     assert "Dit is van Eef" not in texts and "Met naam Anna" in texts
     async with app.sessionmaker() as db:
-        csv_text = reflections.export_csv(await reflections.summary(db, round_id), "nl")
+        csv_text = round_exports.render(
+            await reflections.summary(db, round_id), "csv", "nl", floor=5
+        )
     assert b"Dit is van Eef" not in csv_text
 
 

@@ -23,6 +23,7 @@ from leerbot.db.models import (
     RoundRecipient,
     ScheduledJob,
 )
+from leerbot.exports import rounds as round_exports
 from tests.core.test_reflections import (
     FIVE,
     QUESTIONS,
@@ -162,7 +163,7 @@ async def test_a_moderator_takes_one_answer_out_of_summary_and_export(app: App) 
     assert removal.author_id is None  # anonymous: nobody to tell
     async with app.sessionmaker() as db:
         data = await reflections.summary(db, round_id, app.settings)
-        csv_text = reflections.export_csv(data, "nl").decode("utf-8")
+        csv_text = round_exports.render(data, "csv", "nl", floor=5).decode("utf-8")
         wiped = await db.scalar(select(AnonymousAnswer.text).where(AnonymousAnswer.removed))
         kept = await db.scalar(select(NamedAnswer.text).where(NamedAnswer.removed))
         jobs = {j.kind: j for j in await db.scalars(select(ScheduledJob))}

@@ -4,13 +4,12 @@ round, the development agenda and the practice log, with files written to disk."
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from icalendar import Calendar
 
 from tests.e2e.test_console import run_console
+from tests.helpers import csv_rows
 
 SCRIPT = """\
 /leerbot setup sessies:intervisie agenda:ontwikkelagenda praktijken:praktijken aankondigingen:algemeen
@@ -79,15 +78,9 @@ def test_all_capabilities_in_one_console_script(database_url: str, tmp_path: Pat
     # Agenda: proposed, supported, status with reason, exported by the coordinator.
     assert "Je punt staat op de agenda als #1" in out
     assert "Je steunt nu Intervisie in elk team" in out
-    rows = list(
-        csv.DictReader(
-            io.StringIO(
-                next((tmp_path / "files").glob("ontwikkelagenda-*.csv")).read_text(encoding="utf-8")
-            )
-        )
-    )
-    assert rows[0]["title"] == "Intervisie in elk team" and rows[0]["support"] == "1"
-    assert rows[0]["status"] == "besproken"
+    rows = csv_rows(next((tmp_path / "files").glob("ontwikkelagenda-*.csv")).read_bytes())
+    assert rows[0]["Titel"] == "Intervisie in elk team" and rows[0]["Steun"] == "1"
+    assert rows[0]["Status"] == "besproken"
     # Practice log: shared after the client check, found by a stemmed search, exported.
     assert "Controle voor je deelt" in out and "Je praktijk staat in het logboek als #1" in out
     assert "Trainingen voor nieuwe collega's" in out.split("/praktijk zoek vraag:training")[1]

@@ -6,11 +6,10 @@ round refused without the site's own place; help and house rules in /help."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from tests.e2e.test_console import run_console
+from tests.helpers import csv_rows
 
 SCRIPT = """\
 /leerbot setup aankondigingen:algemeen
@@ -67,10 +66,8 @@ def test_review_take_out_and_publish_in_the_console(database_url: str, tmp_path:
     published = after_close.split("[in #algemeen]", 1)[1].split("Mo> ", 1)[0]
     assert "# Samenvatting: Terugblik" in published and "- Rust — Daan" in published
     assert "Emmen" not in published
-    rows = list(
-        csv.DictReader(io.StringIO((tmp_path / "files" / "ronde-1.csv").read_text("utf-8")))
-    )
-    assert [r["answer"] for r in rows] == ["Rust"]
+    rows = csv_rows((tmp_path / "files" / "ronde-1.csv").read_bytes())
+    assert [r["Antwoord"] for r in rows] == ["Rust"]
     # /help carries the house rules and where to find help
     help_text = out.split("Mo> /help", 1)[1]
     assert "Wat hier gezegd wordt, blijft hier." in help_text and "0800-0113" in help_text

@@ -24,10 +24,12 @@ from sqlalchemy import select
 from leerbot.config import Settings
 from leerbot.db.models import ScheduledJob
 from leerbot.exports.agenda import CSV_COLUMNS
+from leerbot.i18n import translate
 from leerbot.testing import InteractionRefused
 from leerbot.testing import Reply as Seen
 from leerbot.testing.state import Channel, Member, Message
 from tests.e2e.conftest import World, discord_world, unexpected_errors
+from tests.helpers import csv_rows
 
 THEME = "samenwerking"
 THEME_NAME = "Samenwerking ervaringsdeskundigen en professionals"
@@ -643,7 +645,7 @@ async def test_the_coordinator_exports_the_same_file_as_the_command_line(
     channel_messages = len(fake.messages(world.general))
 
     files: dict[str, bytes] = {}
-    for fmt in ("md", "html", "csv", "docx"):
+    for fmt in ("md", "html", "csv", "xlsx", "docx"):
         answer = await fake.slash(world.admin, "agenda export", formaat=fmt)
         assert answer.ephemeral, "only the coordinator sees the export"
         assert "Hier is de export van de ontwikkelagenda. Alleen jij ziet dit bericht." in seen(
@@ -663,25 +665,26 @@ async def test_the_coordinator_exports_the_same_file_as_the_command_line(
     text = "\n".join(p.text for p in document.paragraphs)
     cells = [c.text for t in document.tables for row in t.rows for c in row.cells]
     assert "Ontwikkelagenda van Community of Learners" in text
-    assert "Besproken in de CoL" in text
+    assert "Besproken in de CoL" in cells
     assert any("Intervisie in elk team" in c for c in cells)
     assert not any("Intervisie voor iedereen" in c for c in cells), "merged away"
 
     # the CSV round-trips: the same rows back, with stable columns
-    rows = list(csv.DictReader(io.StringIO(files["csv"].decode("utf-8"))))
-    assert tuple(rows[0].keys()) == CSV_COLUMNS
-    by_id = {r["id"]: r for r in rows}
+    rows = csv_rows(files["csv"])
+    labels = [translate("nl", f"exports.sheets.agenda.{key}") for key in CSV_COLUMNS]
+    assert list(rows[0].keys()) == labels
+    by_id = {r["Nummer"]: r for r in rows}
     assert set(by_id) == {"1", "2"}
-    assert by_id["1"]["title"] == "Intervisie in elk team"
-    assert by_id["1"]["description"] == 'Met komma\'s, "quotes" en\nregels.'
-    assert (by_id["1"]["support"], by_id["1"]["status"]) == ("2", "besproken")
-    assert by_id["1"]["author"] == "Sanne"
-    assert by_id["2"]["author"] == "", "the anonymous point has no author"
+    assert by_id["1"]["Titel"] == "Intervisie in elk team"
+    assert by_id["1"]["Beschrijving"] == 'Met komma\'s, "quotes" en\nregels.'
+    assert (by_id["1"]["Steun"], by_id["1"]["Status"]) == ("2", "besproken")
+    assert by_id["1"]["Ingediend door"] == "Sanne"
+    assert by_id["2"]["Ingediend door"] == "anoniem", "the anonymous point has no author"
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows([r[c] for c in CSV_COLUMNS] for r in rows)
-    assert out.getvalue().encode("utf-8") == files["csv"]
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(labels)
+    writer.writerows([r[c] for c in labels] for r in rows)
+    assert ("\ufeff" + out.getvalue()).encode("utf-8") == files["csv"], "round-trips"
 
     for data in files.values():
         assert b"Kees" not in data, "the anonymous proposer is not in any export"

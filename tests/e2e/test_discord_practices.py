@@ -9,7 +9,6 @@ search hits are the same constants in both runs, so both engines must give the s
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import re
 from collections.abc import AsyncIterator
@@ -26,6 +25,7 @@ from leerbot.testing import InteractionRefused
 from leerbot.testing import Reply as Seen
 from leerbot.testing.state import Member, Message
 from tests.e2e.conftest import World, discord_world, unexpected_errors
+from tests.helpers import csv_rows, markdown_text
 
 CONFIRM = "Niemand is herkenbaar — delen"
 SITES = ("De Achterkant", "Kunstwerkplaats 4B", "Help mijn buurman", "Cliënten Service Desk")
@@ -433,8 +433,8 @@ async def test_an_anonymous_practice_shows_no_name_anywhere_in_discord(world: Wo
     viewed = await world.fake.slash(world.kees, "praktijk bekijken", nummer=number)
     assert field_of(viewed, "Shared by") == "anonymous" and "Sanne" not in seen(viewed)
     exported = await world.fake.slash(world.admin, "praktijk export", formaat="csv")
-    (row,) = list(csv.DictReader(io.StringIO(exported.files[0].data.decode())))
-    assert row["title"] == "Anoniem herstelverhaal" and row["author"] == ""
+    (row,) = csv_rows(exported.files[0].data)
+    assert row["Titel"] == "Anoniem herstelverhaal" and row["Gedeeld door"] == "anoniem"
     assert "Sanne" not in exported.files[0].data.decode()
     assert "Sanne" not in everything_in_discord(world)
     assert (await stored(world, number)).author_id is None, "no link to her is kept"
@@ -817,7 +817,7 @@ async def test_withdrawing_removes_a_practice_from_search(world: World) -> None:
     again = await fake.slash(world.sanne, "praktijk intrekken", nummer=number)
     assert seen(again) == "Deze praktijk is niet (meer) gedeeld."
     export = await fake.slash(world.admin, "praktijk export", formaat="csv")
-    titles = {r["title"] for r in csv.DictReader(io.StringIO(export.files[0].data.decode()))}
+    titles = {r["Titel"] for r in csv_rows(export.files[0].data)}
     assert titles == {LOTGENOTEN, WANDELEN, INTERVISIE, WERK}
 
 
@@ -953,21 +953,22 @@ async def test_a_coordinator_exports_docx_csv_and_markdown_only_to_themselves(
     table = await fake.slash(world.admin, "praktijk export", formaat="csv")
     (file,) = table.files
     assert table.ephemeral and file.filename == "praktijken.csv"
-    rows = list(csv.DictReader(io.StringIO(file.data.decode("utf-8"))))
-    assert [r["title"] for r in rows] == [c[0] for c in CORPUS]
-    assert rows[0]["site"] == "De Achterkant" and rows[0]["tags"] == "training"
-    assert rows[0]["author"] == "Sanne" and rows[0]["theme"] == "samenwerking"
-    assert rows[0]["what_we_do"] == CORPUS[0][2]
+    rows = csv_rows(file.data)
+    assert [r["Titel"] for r in rows] == [c[0] for c in CORPUS]
+    assert rows[0]["Proeftuin"] == "De Achterkant" and rows[0]["Tags"] == "training"
+    assert rows[0]["Gedeeld door"] == "Sanne"
+    assert rows[0]["Thema"] == "Samenwerking ervaringsdeskundigen en professionals"
+    assert rows[0]["Wat we doen"] == CORPUS[0][2]
 
     markdown = await fake.slash(world.admin, "praktijk export")
     (file,) = markdown.files
     assert markdown.ephemeral and file.filename == "praktijken.md", "Markdown by default"
-    text = file.data.decode("utf-8")
+    text = markdown_text(file.data.decode("utf-8"))
     assert all(c[0] in text for c in CORPUS)
 
     one_site = await fake.slash(world.admin, "praktijk export", formaat="csv", site="De Achterkant")
-    site_rows = list(csv.DictReader(io.StringIO(one_site.files[0].data.decode("utf-8"))))
-    assert {r["title"] for r in site_rows} == {TRAINING, INTERVISIE}
+    site_rows = csv_rows(one_site.files[0].data)
+    assert {r["Titel"] for r in site_rows} == {TRAINING, INTERVISIE}
 
     # only to them: nothing was posted anywhere, no file in any channel
     assert len(fake.messages(world.general)) == in_channel

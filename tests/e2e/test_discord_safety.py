@@ -6,8 +6,6 @@ sources; a new member is welcomed once."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +31,7 @@ from tests.e2e.test_discord_rounds import (
     setup_community,
     summaries,
 )
+from tests.helpers import csv_rows
 
 
 def _small(settings: Settings) -> Settings:
@@ -159,8 +158,8 @@ async def test_a_site_rounds_draft_reaches_only_moderators_and_its_summary_only_
         (file,) = exported.files
         content = file.data.decode("utf-8")
         assert "Samen koffie drinken." in content and "Emmen" not in content
-    rows = list(csv.DictReader(io.StringIO(file.data.decode("utf-8"))))
-    assert [r["answer"] for r in rows] == ["Samen koffie drinken."]
+    rows = csv_rows(file.data)
+    assert [r["Antwoord"] for r in rows] == ["Samen koffie drinken."]
 
 
 async def test_taking_out_an_answer_after_publishing_edits_the_posted_summary(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,11 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leerbot.db.models.base import Base, UTCDateTime, utcnow
+
+
+def new_calendar_key() -> str:
+    """A random name for a community's calendar entries (see `Community.calendar_key`)."""
+    return secrets.token_hex(16)
 
 
 class Community(Base):
@@ -29,6 +35,11 @@ class Community(Base):
     role_channels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     """Where each member role meets ({"professional": channel id}): a role round's summary
     is published there, and nowhere else."""
+    calendar_key: Mapped[str] = mapped_column(String(32), default=new_calendar_key)
+    """Random, made once per community: part of every calendar UID the community's files
+    carry, so that no two communities (on this or another installation) share a UID, while
+    every file that holds the same meeting gives it the same one (see
+    `leerbot.core.sessions.calendar_uid`). Reveals nothing about the server."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -52,6 +52,10 @@ class SessionSeries(Base):
     channel_id: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The iCalendar SEQUENCE of the series and of each of its meetings: one more with every
+    change a calendar shows (time, place, length, title, a cancellation), so that a calendar
+    importing a newer file takes it as an update."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
