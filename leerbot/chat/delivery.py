@@ -69,9 +69,7 @@ async def deliver(
             # member who deleted their data), and then there is nothing to record
             await db.execute(
                 update(ReminderDelivery)
-                .where(
-                    ReminderDelivery.job_key == run.key, ReminderDelivery.member_id == member.id
-                )
+                .where(ReminderDelivery.job_key == run.key, ReminderDelivery.member_id == member.id)
                 .values(via=via)
             )
 
