@@ -5,6 +5,7 @@ clock inside, so the same data gives the same bytes from Discord and from the co
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -183,10 +184,8 @@ def render(data: AgendaReport, fmt: str, locale: str, delimiter: str = DEFAULT_D
     """The export file's bytes. `delimiter`: the CSV column separator
     (`exports.csv_delimiter`)."""
     data = readable(data, locale)
-    if fmt == "md":
-        return _env().get_template("agenda.md.j2").render(**_context(data, locale)).encode()
-    if fmt == "html":
-        return _env().get_template("agenda.html.j2").render(**_context(data, locale)).encode()
+    if fmt in ("md", "html"):
+        return _streamed(f"agenda.{fmt}.j2", _context(data, locale))
     if fmt == "csv":
         return write_csv(_points_table(data, locale), delimiter)
     if fmt == "xlsx":
@@ -194,6 +193,24 @@ def render(data: AgendaReport, fmt: str, locale: str, delimiter: str = DEFAULT_D
     if fmt == "docx":
         return _docx(data, locale)
     raise ValueError(fmt)
+
+
+def _streamed(template: str, context: dict[str, object]) -> bytes:
+    """Render chunk by chunk into bytes: the whole text as one string, its pieces and its
+    encoded copy would otherwise be in memory at once (three times 60 MB for 100,000
+    points)."""
+    out = io.BytesIO()
+    pending: list[str] = []
+    size = 0
+    for chunk in _env().get_template(template).generate(**context):
+        pending.append(chunk)
+        size += len(chunk)
+        if size > 1 << 16:
+            out.write("".join(pending).encode())
+            pending.clear()
+            size = 0
+    out.write("".join(pending).encode())
+    return out.getvalue()
 
 
 # --- spreadsheets (CSV, XLSX) and DOCX: leerbot/exports/spreadsheet.py, document.py -------

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import discord
@@ -214,6 +215,9 @@ class _ErrorCapture(logging.Handler):
         self.records.append(record)
 
 
+NONCE_WINDOW = timedelta(minutes=5)
+
+
 class FakeDiscord:
     """A local Discord: gateway websocket and REST API on 127.0.0.1, plus the test API.
 
@@ -253,6 +257,12 @@ class FakeDiscord:
         self.rest = RestApi(self)
         self.rest.limiter.set_global(global_rate_limit, 1.0)
         self._dm_channels: dict[int, Channel] = {}
+        self.nonce_window = NONCE_WINDOW
+        """How long Discord remembers a message's nonce for `enforce_nonce` ("the past few
+        minutes" in Discord's documentation of Create Message)."""
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        """The fake's own time, for the nonce window (tests move it)."""
+        self._nonces: dict[tuple[int, int, str], tuple[Message, datetime]] = {}
         self._event = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None

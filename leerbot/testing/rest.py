@@ -884,10 +884,21 @@ async def create_message(ctx: Ctx) -> Result:
                 )
             ]
         )
+    nonce = body.get("nonce")
+    key = (channel.id, fake.bot_user.id, str(nonce))
+    if nonce is not None and body.get("enforce_nonce"):
+        # As Discord: with enforce_nonce, a nonce seen from the same author in this channel
+        # within the window returns that message, and no second one is created.
+        seen = fake._nonces.get(key)
+        if seen is not None and fake.clock() - seen[1] <= fake.nonce_window:
+            if not seen[0].deleted:
+                return 200, fake._message_payload(seen[0])
     message = Message(fake.ids.next(), channel, fake.bot_user)
     apply_message_fields(ctx, message, body, creating=True)
     _require_not_empty(message)
     fake._store_message(message)
+    if nonce is not None:
+        fake._nonces[key] = (message, fake.clock())
     await _dispatch_message(ctx, "MESSAGE_CREATE", message)
     return 200, fake._message_payload(message)
 

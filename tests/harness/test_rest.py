@@ -238,3 +238,25 @@ async def test_without_message_content_intent_guild_content_is_empty(
         await fake_discord.wait_until(lambda: len(said) == 2, what="two on_message")
     assert said[0].content == ""
     assert said[1].content.endswith("hoi")  # mentions of the bot are readable
+
+
+async def test_enforce_nonce_returns_the_first_message_within_the_window(
+    fake_discord: FakeDiscord, c: Community
+) -> None:
+    """As Discord documents Create Message: with `enforce_nonce` (discord.py sets it with
+    every nonce), a nonce the same author used in the channel within the last minutes returns
+    that message, and no second one is created."""
+    moment = [datetime(2026, 12, 1, 9, 0, tzinfo=UTC)]
+    fake_discord.clock = lambda: moment[0]
+    client, _ = bare_client()
+    async with fake_discord.running_client(client):
+        channel = client.get_channel(c.agenda.id)
+        first = await channel.send("Kaart van punt 7", nonce="agenda-7-card")
+        again = await channel.send("Kaart van punt 7", nonce="agenda-7-card")
+        assert again.id == first.id and len(fake_discord.messages(c.agenda)) == 1
+        other = await channel.send("Kaart van punt 8", nonce="agenda-8-card")
+        assert other.id != first.id
+        moment[0] += fake_discord.nonce_window + timedelta(seconds=1)
+        late = await channel.send("Kaart van punt 7", nonce="agenda-7-card")
+        assert late.id != first.id, "after the window the nonce is forgotten"
+        assert len(fake_discord.messages(c.agenda)) == 3
