@@ -24,11 +24,22 @@ Prints figures with the data size and the machine; asserts nothing.
 With `--database-url` for PostgreSQL a fresh database `leerbot_bench_<random>` is made on
 that server (and dropped afterwards, also on error); a SQLite URL is used as it is.
 
-Full size on SQLite, 2-core x86_64, Python 3.11 (with --skip-memory, after fixing a
-quadratic title lookup in `report()` that this benchmark exposed): 413 s in all. report()
-5.9 s; total per format md 10.8 s, html 9.8 s, csv 6.3 s, docx 349 s (python-docx builds
-one table row at a time: the DOCX of 100,000 points is the slow one); max RSS 615 MiB,
-1.3 GiB with the DOCX. /agenda lijst p50 63 ms, p95 97 ms over 200 calls.
+Full size, 2-core x86_64, Python 3.11, 100,000 points, 1,000,000 supports, 85,023 changes
+in the period, measured with other work on the machine (load 2–3), so pessimistic:
+
+    format   SQLite: report + render = total   PostgreSQL: report + render = total   peak
+    md               1.26 + 1.48 = 2.74 s              1.61 + 1.59 = 3.20 s          151 MiB
+    html             1.26 + 2.89 = 4.15 s              1.61 + 4.68 = 6.29 s          165 MiB
+    csv              1.26 + 1.17 = 2.43 s              1.61 + 1.15 = 2.76 s          134 MiB
+    xlsx             1.26 + 2.36 = 3.62 s              1.61 + 3.39 = 5.00 s          133 MiB
+    docx             1.26 + 2.44 = 3.69 s              1.61 + 4.66 = 6.27 s          131 MiB
+
+(peak: Python allocations over report + render, of which the report's data is 98 MiB; md and
+html after rendering in chunks.) Before this round of work: report() 5.9 s; md 10.8 s, html
+9.8 s, csv 6.3 s, docx 349 s in all; max RSS 615 MiB, 1.3 GiB with the DOCX. What bounds it
+now: building one string per cell or line in Python (html: markupsafe escaping of ~800,000
+values; xlsx/docx: f-strings and zlib), and reading 100,000 rows (SQLite's text dates, parsed
+per quarter hour). /agenda lijst p50 66–82 ms, p95 154–166 ms over 200 calls.
 `--skip-memory` leaves out the traced (tracemalloc) pass.
 """
 

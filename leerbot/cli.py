@@ -23,6 +23,7 @@ EXIT_OK = 0
 EXIT_FAILED_COMMANDS = 1
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+EXIT_INTERRUPTED = 130  # as a shell reports a program stopped with Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     db = commands.add_parser("db", help="database maintenance")
+    db.set_defaults(usage=db.format_help)
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_commands.add_parser("upgrade", help="bring the database to this version's schema")
     db_commands.add_parser("status", help="show the database's schema version")
@@ -70,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("check-config", help="print the resolved configuration, secrets masked")
 
     export = commands.add_parser("export", help="export for coordinators (written to a file)")
+    export.set_defaults(usage=export.format_help)
     export_kinds = export.add_subparsers(dest="export_kind", metavar="WHAT")
     agenda = export_kinds.add_parser("agenda", help="the development agenda")
     agenda.add_argument("--format", choices=["md", "html", "csv", "xlsx", "docx"], default="md")
@@ -124,17 +127,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "db":
         if args.db_command not in ("upgrade", "status"):
-            parser.parse_args(["db", "--help"])
-            return EXIT_CONFIG
+            return _fail(args.usage().rstrip(), EXIT_CONFIG)
         _configure_logging(settings, quiet_console=False)
         return asyncio.run(_db(settings, args.db_command, locale))
     if args.command == "console":
         _configure_logging(settings, quiet_console=True)
-        return asyncio.run(_console(settings, args))
+        try:
+            return asyncio.run(_console(settings, args))
+        except KeyboardInterrupt:  # Ctrl-C while a command was running
+            print("\n" + translate(args.lang or locale, "console.stopped"), flush=True)
+            return EXIT_INTERRUPTED
     if args.command == "export":
         if args.export_kind != "agenda":
-            parser.parse_args(["export", "--help"])
-            return EXIT_CONFIG
+            return _fail(args.usage().rstrip(), EXIT_CONFIG)
         _configure_logging(settings, quiet_console=False)
         return asyncio.run(_export_agenda(settings, args))
     if args.command == "run":
@@ -147,10 +152,17 @@ async def _db(settings: Settings, action: str, locale: str) -> int:
     from leerbot.db import migrate
     from leerbot.db.engine import create_engine
 
-    engine = create_engine(settings.database_url.get_secret_value())
+    url = settings.database_url.get_secret_value()
+    missing = _missing_sqlite_file(url)
+    if action == "status" and missing is not None:  # connecting would create it
+        return _fail(translate(locale, "cli.db_missing", path=str(missing)), EXIT_DATABASE)
+    engine = create_engine(url)
     try:
         if action == "upgrade":
             before = await migrate.schema_state(engine)
+            if before.up_to_date:
+                print(translate(locale, "cli.db_current", current=before.current))
+                return EXIT_OK
             after = await migrate.upgrade(engine)
             print(
                 translate(
@@ -170,51 +182,52 @@ async def _db(settings: Settings, action: str, locale: str) -> int:
         await engine.dispose()
 
 
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database that does not exist yet (None for anything else)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database:
+        return None
+    if database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database).absolute()
+    return None if path.exists() else path
+
+
 async def _console(settings: Settings, args: argparse.Namespace) -> int:
-    from leerbot.adapters.console.demo import community_is_empty, create_demo
-    from leerbot.adapters.console.platform import ConsolePlatform
-    from leerbot.adapters.console.session import ConsoleSession, Who
+    from leerbot.adapters.console.run import ConsoleOptions, run_script, run_terminal
     from leerbot.app import open_app
     from leerbot.db import migrate
-    from leerbot.scheduling import run_due
 
     locale = args.lang or settings.default_locale
-    interactive = sys.stdin.isatty()
+    # A person at a terminal gets line editing, completion and Markdown; anything else
+    # (a pipe, a file, a test) is a script, read line by line, in plain text.
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
     name = args.as_name or _default_name()
-    role = args.role or ("coordinator" if not args.as_name else "lid")
+    options = ConsoleOptions(
+        name=name,
+        role=args.role or ("coordinator" if not args.as_name else "lid"),
+        locale=args.lang,
+        files_dir=Path(args.files),
+        demo=True if args.demo else False if args.no_demo else None,
+    )
     try:
         async with open_app(settings) as app:
-            session = ConsoleSession(
-                app.dispatcher,
-                Who(name=name, role=role),
-                locale=args.lang,
-                files_dir=Path(args.files),
-                interactive=interactive,
+            if interactive:
+                await run_terminal(app, options)
+                return EXIT_OK
+            failures = await run_script(
+                app,
+                dataclasses.replace(options, demo=bool(args.demo)),
+                iter(sys.stdin.readline, ""),
             )
-            platform = ConsolePlatform(session.say, lambda: session.lang, settings.tz)
-            if interactive:
-                scheduler = await app.start_scheduler(platform)
-            else:  # a script: due work runs after each line, in order, for a readable log
-                scheduler = app.make_scheduler(platform)
-            session.after_command = lambda: run_due(scheduler)
-            if interactive:
-                session.ask = _ask
-                session.say(translate(locale, "console.welcome", name=name, role=role))
-            if not args.no_demo and await community_is_empty(app.dispatcher):
-                wants_demo = args.demo
-                if interactive and not wants_demo:
-                    answer = _ask(translate(locale, "console.offer_demo") + " ")
-                    wants_demo = (answer or "").strip().lower() in ("j", "ja", "y", "yes", "")
-                if wants_demo:
-                    await create_demo(app.dispatcher)
-                    session.say(translate(locale, "console.demo_created"))
-            await session.switch(session.who)
-            failures = await session.run_lines(iter(sys.stdin.readline, ""))
     except migrate.DatabaseTooNew as exc:
         return _fail(translate(locale, "cli.db_too_new", revision=exc.revision), EXIT_DATABASE)
     except OSError as exc:
         return _fail(translate(locale, "cli.db_unreachable", error=str(exc)), EXIT_DATABASE)
-    if not interactive and failures:
+    if failures:
         return _fail(
             translate(locale, "console.script_failures", count=failures), EXIT_FAILED_COMMANDS
         )
@@ -269,16 +282,6 @@ async def _export_agenda(settings: Settings, args: argparse.Namespace) -> int:
 def _write_file(target: Path, data: bytes, locale: str) -> None:
     target.write_bytes(data)
     print(translate(locale, "cli.export_written", path=str(target), size=len(data)))
-
-
-def _ask(prompt: str) -> str | None:
-    try:
-        return input(prompt)
-    except EOFError:
-        return None
-    except KeyboardInterrupt:
-        print()
-        return None
 
 
 def _default_name() -> str:

@@ -4,6 +4,7 @@ the key and the reason, instead of surprising a member later."""
 
 from __future__ import annotations
 
+import codecs
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -203,6 +204,42 @@ def _format_location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top)"
 
 
+def _read_utf8(source: Path) -> str:
+    """The file as text. A file saved in another encoding (Windows-1252 from an old editor,
+    UTF-16 from Notepad) is named with the line, the key and what to do, like any other
+    mistake; a UTF-8 byte order mark is fine."""
+    raw = source.read_bytes().removeprefix(codecs.BOM_UTF8)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start : exc.start].decode("utf-8")) + 1
+        key = _key_at(raw.decode("utf-8", errors="replace"), line - 1)
+        where = f" key '{key}':" if key else ""
+        raise ConfigError(
+            f"{source} (line {line}, column {column}):{where} the file is not UTF-8 text "
+            f"(byte 0x{raw[exc.start]:02x}); save it as UTF-8"
+        ) from None
+
+
+def _key_at(text: str, line: int) -> str | None:
+    """The dotted key whose entry holds `line` (0-based), if the YAML can be read at all:
+    at each level, the last key that starts on or before that line."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    path: list[str] = []
+    while isinstance(node, yaml.MappingNode):
+        before = [(k, v) for k, v in node.value if k.start_mark.line <= line]
+        if not before:
+            break
+        key, node = before[-1]
+        path.append(str(key.value))
+    return ".".join(path) or None
+
+
 def load_settings(
     path: str | Path | None = None, environ: dict[str, str] | None = None
 ) -> Settings:
@@ -215,8 +252,9 @@ def load_settings(
         source = Path(chosen)
         if not source.is_file():
             raise ConfigError(f"{source}: configuration file not found")
+        text = _read_utf8(source)
         try:
-            loaded = yaml.safe_load(source.read_text(encoding="utf-8"))
+            loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -285,5 +323,5 @@ def check_content(settings: Settings) -> None:
         load_methods(settings.content_dir)
     except (QuestionBankError, ThemeFileError, MethodFileError) as exc:
         raise ConfigError(str(exc)) from None
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"content could not be read: {exc}") from None

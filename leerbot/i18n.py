@@ -94,16 +94,47 @@ def _compiled(locale: str, key: str) -> Any:
 def translate(locale: str, key: str, **params: Any) -> str:
     """Render prompt `key` in `locale` (falling back to Dutch). Every template may use
     `plural(count, one, other)`: the word for `count` by the language's CLDR plural rules
-    ("1 lid", "2 leden", "0 leden"; "1 member", "1.5 members")."""
+    ("1 lid", "2 leden", "0 leden"; "1 member", "1.5 members"), and `list_and(items)` /
+    `list_or(items)`: a list in words by CLDR ("a, b en c"; "a, b or c")."""
     locale = normalize_locale(locale)
-    return _compiled(locale, key).render(plural=_plurals(locale), **params).strip()
+    return _compiled(locale, key).render(**_helpers(locale), **params).strip()
+
+
+_BABEL_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+
+
+def list_and(items: Any, locale: str) -> str:
+    """ "a, b en c" / "a, b and c" (CLDR list patterns)."""
+    from babel.lists import format_list
+
+    words = [str(item) for item in items]
+    return format_list(words, locale=_BABEL_LOCALES.get(normalize_locale(locale), "nl_NL"))
+
+
+def list_or(items: Any, locale: str) -> str:
+    """ "a, b of c" / "a, b or c" (CLDR list patterns)."""
+    from babel.lists import format_list
+
+    words = [str(item) for item in items]
+    return format_list(
+        words, style="or", locale=_BABEL_LOCALES.get(normalize_locale(locale), "nl_NL")
+    )
+
+
+@cache
+def _helpers(locale: str) -> dict[str, Any]:
+    return {
+        "plural": _plurals(locale),
+        "list_and": lambda items: list_and(items, locale),
+        "list_or": lambda items: list_or(items, locale),
+    }
 
 
 @cache
 def _plurals(locale: str) -> Any:
     from babel import Locale
 
-    rule = Locale.parse({"nl": "nl_NL", "en": "en_GB"}.get(locale, "nl_NL")).plural_form
+    rule = Locale.parse(_BABEL_LOCALES.get(locale, "nl_NL")).plural_form
 
     def plural(count: Any, one: str, other: str) -> str:
         return one if rule(abs(count)) == "one" else other

@@ -108,3 +108,36 @@ def test_a_malformed_question_bank_in_content_dir_stops_the_start(
     assert main(["--config", str(config), "check-config"]) == 2
     err = capsys.readouterr().err
     assert f"{bank}:4:" in err and "'en'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # an old editor saved it as Windows-1252: the é of "Café" is one byte
+        (
+            "safety:\n  help_lines:\n    nl: Bel het Café\n".encode("cp1252"),
+            "(line 3, column 20): key 'safety.help_lines.nl': the file is not UTF-8 text",
+        ),
+        ("community_name: Café\n".encode("latin-1"), "key 'community_name'"),
+        # Notepad's "Unicode"
+        ("default_locale: nl\n".encode("utf-16"), "(line 1, column 1): the file is not UTF-8"),
+    ],
+)
+def test_a_config_file_that_is_not_utf8_is_named_with_line_key_and_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, expected: str
+) -> None:
+    path = tmp_path / "leerbot.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    assert str(caught.value).startswith(str(path))
+    assert expected in str(caught.value) and "save it as UTF-8" in str(caught.value)
+    assert main(["--config", str(path), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err and "UnicodeDecodeError" not in err
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "leerbot.yaml"
+    path.write_bytes("\ufeffcommunity_name: Café\n".encode())
+    assert load_settings(path, environ={}).community_name == "Café"

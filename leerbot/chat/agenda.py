@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from leerbot import scheduling
-from leerbot.chat.commands import Choice, Param, ParamType, registry
+from leerbot.chat.commands import Choice, Param, ParamType, id_parts, record_number, registry
 from leerbot.chat.context import Context
 from leerbot.chat.delivery import card_turn, deliver, post_card
 from leerbot.chat.formatting import when
@@ -41,7 +41,12 @@ def _theme_choices() -> tuple[Choice, ...]:
 
 
 KIND_CHOICES = tuple(Choice(k, k, translate("en", f"agenda.kinds.{k}")) for k in core.KINDS)
-LEVEL_CHOICES = tuple(Choice(k, k, translate("en", f"agenda.levels.{k}")) for k in core.LEVELS)
+LEVEL_CHOICES = tuple(
+    Choice(
+        k, translate("nl", f"agenda.level_choice.{k}"), translate("en", f"agenda.level_choice.{k}")
+    )
+    for k in core.LEVELS
+)
 STATUS_CHOICES = tuple(
     Choice(s, translate("nl", f"agenda.statuses.{s}"), translate("en", f"agenda.statuses.{s}"))
     for s in core.STATUSES
@@ -54,7 +59,15 @@ def title_of(item: core.ItemView, locale: str) -> str:
     return translate(locale, "agenda.hidden.title") if item.hidden else item.title
 
 
-def card(item: core.ItemView, locale: str, *, with_buttons: bool = True) -> Reply:
+def _step(step: core.HistoryStep, item: core.ItemView, locale: str) -> str:
+    """What a step in the history did: a new status, or (the status unchanged) the merge."""
+    if step.from_status == step.to_status and item.merged_into is not None:
+        return translate(locale, "agenda.history_merged", number=item.merged_into)
+    return translate(locale, f"agenda.statuses.{step.to_status}")
+
+
+def card(item: core.ItemView, locale: str, *, tz: tzinfo, with_buttons: bool = True) -> Reply:
+    """The point's card; its history in the community's time zone `tz`."""
     themes = load_themes()
     theme = themes[item.theme].name(locale) if item.theme in themes else item.theme
     fields = [
@@ -86,8 +99,8 @@ def card(item: core.ItemView, locale: str, *, with_buttons: bool = True) -> Repl
                         translate(
                             locale,
                             "agenda.history_line",
-                            day=when(h.when, locale),
-                            status=translate(locale, f"agenda.statuses.{h.to_status}"),
+                            day=when(h.when, locale, tz),
+                            status=_step(h, item, locale),
                             reason=h.reason,
                         )
                         for h in steps[-5:]
@@ -179,7 +192,7 @@ async def proposed(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
     if site_id:
         from leerbot.db.models import Site
 
-        site_row = await ctx.db.get(Site, int(site_id))
+        site_row = await ctx.db.get(Site, record_number(site_id))
         site_name = site_row.name if site_row else None
     item = await core.propose(
         ctx.db,
@@ -193,7 +206,7 @@ async def proposed(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
         site=site_name,
         anonymous=anonymous == "1",
     )
-    reply = card(item, ctx.locale)
+    reply = card(item, ctx.locale, tz=ctx.settings.tz)
     reply.text = Msg("agenda.proposed", {"number": item.id, "anonymous": item.anonymous})
     return reply
 
@@ -201,7 +214,11 @@ async def proposed(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
 @registry.command("agenda bekijken", "agenda view", permission=core.VIEW, params=(POINT,))
 async def show(ctx: Context, punt: int) -> Reply:
     threshold = ctx.settings.privacy.small_number_threshold
-    return card(await core.view(ctx.db, ctx.actor, punt, threshold=threshold), ctx.locale)
+    return card(
+        await core.view(ctx.db, ctx.actor, punt, threshold=threshold),
+        ctx.locale,
+        tz=ctx.settings.tz,
+    )
 
 
 @registry.command(
@@ -221,7 +238,7 @@ async def support_command(ctx: Context, punt: int, intrekken: bool | None) -> Re
 
 @registry.action("agenda.support", permission=core.PROPOSE)
 async def support_button(ctx: Context, arg: str) -> Reply:
-    item_id = int(arg)
+    (item_id,) = id_parts(arg)
     current = await core.view(ctx.db, ctx.actor, item_id)
     if current.supported_by_me:
         return Reply(
@@ -236,7 +253,7 @@ async def support_button(ctx: Context, arg: str) -> Reply:
 
 @registry.action("agenda.unsupport", permission=core.PROPOSE)
 async def unsupport_button(ctx: Context, arg: str) -> Reply:
-    item = await core.support(ctx.db, ctx.actor, int(arg), on=False)
+    item = await core.support(ctx.db, ctx.actor, *id_parts(arg), on=False)
     return Reply.say(
         "agenda.unsupported", title=title_of(item, ctx.locale), count=item.support_count
     )
@@ -328,7 +345,7 @@ async def listing(
 @registry.action("agenda.page", permission=core.VIEW)
 async def page_button(ctx: Context, arg: str) -> Reply:
     page, _, encoded = arg.partition(":")
-    return await _page(ctx, _decode(encoded), int(page))
+    return await _page(ctx, _decode(encoded), record_number(page))
 
 
 @registry.command(
@@ -366,7 +383,7 @@ async def link_command(ctx: Context, punt: int, sessie: int | None, praktijk: in
     if (sessie is None) == (praktijk is None):
         raise ValidationFailed("errors.link_one")
     kind, number = ("session", sessie) if sessie is not None else ("practice", praktijk)
-    item = await core.link(ctx.db, ctx.actor, punt, kind, int(number))  # type: ignore[arg-type]
+    item = await core.link(ctx.db, ctx.actor, punt, kind, number)  # type: ignore[arg-type]
     return Reply.say("agenda.linked", title=title_of(item, ctx.locale))
 
 
@@ -524,7 +541,7 @@ async def _publish_card(run: scheduling.JobRun) -> None:
         community,
         channel,
         item.message_id,
-        card(item, community.locale),
+        card(item, community.locale, tz=run.services["settings"].tz),
         name,
         intro=thread_intro(run.services["settings"], community.locale),
     )
@@ -545,7 +562,7 @@ async def notify_job(run: scheduling.JobRun) -> None:
     if platform is None or community is None or author is None or item.anonymous:
         return
     locale = author.language(community.locale)
-    reply = card(item, locale, with_buttons=False)
+    reply = card(item, locale, tz=run.services["settings"].tz, with_buttons=False)
     last = item.history[-1] if item.history else None
     reply.text = Msg(
         "agenda.notice_status",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from leerbot.chat.commands import Choice, MemberRef, Param, ParamType, registry
 from leerbot.chat.context import Context
+from leerbot.chat.dispatch import localized_field
 from leerbot.chat.reply import (
     Button,
     ButtonStyle,
@@ -18,7 +19,7 @@ from leerbot.core import audit
 from leerbot.core import community as core
 from leerbot.core.actor import MemberRole
 from leerbot.core.permissions import Action
-from leerbot.i18n import Msg
+from leerbot.i18n import Msg, has_key, list_and, translate
 
 LANGUAGE_CHOICES = (Choice("nl", "Nederlands", "Dutch"), Choice("en", "Engels", "English"))
 ROLE_CHOICES = (
@@ -95,7 +96,7 @@ async def setup(
 
 @registry.command(
     "leerbot functie",
-    "leerbot function",
+    "leerbot tasks",
     permission=Action.ASSIGN_FUNCTIONS,
     params=(
         Param("lid", "member", ParamType.MEMBER, required=True),
@@ -128,18 +129,68 @@ async def audit_log(ctx: Context, aantal: int | None) -> Reply:
     if not lines:
         return Reply.say("community.audit.empty")
     rendered = [
-        Msg(
+        translate(
+            ctx.locale,
             "community.audit.line",
-            {
-                "when": line.when.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M"),
-                "who": line.actor_name,
-                "action": line.action,
-                "target": f"{line.target_type} {line.target_id or ''}".strip(),
-            },
-        ).render(ctx.locale)
+            when=line.when.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M"),
+            who=line.actor_name,
+            what=audit_what(line, ctx.locale),
+        )
         for line in lines
     ]
     return Reply(title=Msg("community.audit.title"), text=UserText("\n".join(rendered)))
+
+
+def _words(prefix: str, key: object, locale: str) -> str:
+    """A vocabulary key (`in_uitvoering`, `inbrenger`) in words; never the key itself."""
+    full = f"{prefix}.{key}"
+    return translate(locale, full) if has_key(full) else str(key).replace("_", " ")
+
+
+def audit_what(line: audit.AuditLine, locale: str) -> str:
+    """What an audit entry says happened, in words (`proeftuin De Achterkant verwijderd`),
+    from `community.audit.actions.<action>`; an action without words of its own still says
+    what kind of thing changed. Every name a template may use is always given."""
+    d = line.details
+    gone = "gone_member" if line.target_type == "member" else "gone_site"
+    link_type, _, link_number = str(d.get("target") or "").partition(":")
+    count = d.get("recipients", d.get("occurrences"))
+    words = {
+        "number": line.target_id,
+        "target": line.target_name or translate(locale, f"community.audit.{gone}"),
+        "member": line.member_name or translate(locale, "community.audit.gone_member"),
+        "own": line.own,
+        "name": d.get("name"),
+        "title": d.get("title"),
+        "fields": list_and(
+            [localized_field(str(f), locale) for f in d.get("fields") or []], locale
+        ),
+        "from_status": _words("agenda.statuses", d.get("from_status"), locale),
+        "to_status": _words("agenda.statuses", d.get("to_status"), locale),
+        "link": translate(locale, f"agenda.link_{link_type}", number=link_number)
+        if link_type in ("session", "practice")
+        else "",
+        "into": d.get("into"),
+        "group": _words("community.groups", d.get("role"), locale),
+        "role": _words("sessions.roles", d.get("role"), locale),
+        "count": count if isinstance(count, int) else None,
+        "moderator": bool(d.get("moderator")),
+        "coordinator": bool(d.get("coordinator")),
+        "whole_series": bool(d.get("whole_series")),
+        "attended": bool(d.get("attended")),
+        "answer": d.get("number"),
+        "kind": d.get("kind"),
+    }
+    key = f"community.audit.actions.{line.action}"
+    if has_key(key):
+        return translate(locale, key, **words)
+    thing = line.target_type if has_key(f"community.audit.things.{line.target_type}") else "unknown"
+    return translate(
+        locale,
+        "community.audit.other",
+        thing=translate(locale, f"community.audit.things.{thing}"),
+        number=line.target_id if line.target_type not in ("site", "member", "community") else None,
+    )
 
 
 # --- sites -------------------------------------------------------------------------------
@@ -258,7 +309,9 @@ PLACE_ROLE_CHOICES = (
 async def role_channel(ctx: Context, rol: str, kanaal: str) -> Reply:
     await core.set_role_channel(ctx.db, ctx.actor, rol, kanaal)
     return Reply(
-        text=Msg("community.role_channel_set", {"role": rol}),
+        text=Msg(
+            "community.role_channel_set", {"group": _words("community.groups", rol, ctx.locale)}
+        ),
         fields=[Field(Msg("community.place"), Mention("channel", kanaal))],
     )
 

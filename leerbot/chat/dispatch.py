@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from leerbot.chat.commands import Command, MemberRef, Param, ParamType, Registry, registry
+from leerbot.chat.commands import (
+    DB_INT_MAX,
+    DB_INT_MIN,
+    Command,
+    MemberRef,
+    Param,
+    ParamType,
+    Registry,
+    StaleArguments,
+    registry,
+)
 from leerbot.chat.context import Context, Place
 from leerbot.chat.reply import Reply, parse_custom_id
 from leerbot.chat.safety import welcome
@@ -27,7 +38,7 @@ from leerbot.core.errors import LeerbotError, NotFound, ValidationFailed
 from leerbot.core.permissions import require
 from leerbot.core.steps import SecondStep
 from leerbot.db.models import Member
-from leerbot.i18n import has_key, normalize_locale, translate
+from leerbot.i18n import has_key, list_and, list_or, normalize_locale, translate
 from leerbot.logging_ids import who
 
 log = logging.getLogger("leerbot.chat")
@@ -36,55 +47,119 @@ TRUE_WORDS = {"ja", "yes", "true", "waar", "aan", "on", "1", "j", "y"}
 FALSE_WORDS = {"nee", "no", "false", "onwaar", "uit", "off", "0", "n"}
 
 
+class OptionName(str):
+    """An option's name as the member typed it (`taal`, `language`): shown as it is, not
+    looked up in `fields.yaml` like the core's field names."""
+
+
+UNSAFE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+"""A NUL byte (PostgreSQL cannot store it in text) or half of a UTF-16 pair (cannot be
+written as UTF-8): never from a keyboard, but from a hand-made request or a client that cut
+an emoji in two."""
+
+TERMS: dict[str, dict[str, str]] = {
+    "errors.status_unchanged": {"status": "agenda.statuses"},
+    "errors.status_not_allowed": {
+        "current": "agenda.statuses",
+        "status": "agenda.statuses",
+        "allowed": "agenda.statuses",
+    },
+}
+"""Error parameters that are keys of a vocabulary (`in_uitvoering`): shown as its words in
+the member's language, never as the key. A comma-separated list becomes a list in words."""
+
+
 def localized_field(field: str, locale: str) -> str:
+    if isinstance(field, OptionName):
+        return str(field)
     key = f"fields.{field}"
-    return translate(locale, key) if has_key(key) else field
+    return translate(locale, key) if has_key(key) else field.replace("_", " ")
+
+
+def _term(prefix: str, value: object, locale: str) -> str:
+    words = [w.strip() for w in str(value).split(",") if w.strip()]
+    named = [
+        translate(locale, f"{prefix}.{w}") if has_key(f"{prefix}.{w}") else w.replace("_", " ")
+        for w in words
+    ]
+    return list_or(named, locale) if len(named) > 1 else "".join(named)
 
 
 def error_reply(exc: LeerbotError, locale: str) -> Reply:
     params = dict(exc.params)
     if "field" in params:
-        params["field"] = localized_field(str(params["field"]), locale)
+        params["field"] = localized_field(params["field"], locale)
+    if "fields" in params:
+        params["fields"] = list_and(
+            [f"**{localized_field(f, locale)}**" for f in params["fields"]], locale
+        )
     if "needed" in params:
         params["needed"] = translate(locale, f"standings.{params['needed']}")
     if "role" in params and has_key(f"sessions.roles.{params['role']}"):
         params["role"] = translate(locale, f"sessions.roles.{params['role']}")
+    for name, prefix in TERMS.get(exc.key, {}).items():
+        if name in params:
+            params[name] = _term(prefix, params[name], locale)
     reply = Reply.error(exc.key, **params)
     reply.locale = locale
     return reply
 
 
+def check_characters(text: str, field: str) -> None:
+    """Refuse text with a NUL byte or half a character before it goes anywhere."""
+    if UNSAFE_CHARACTERS.search(text):
+        raise ValidationFailed("errors.bad_characters", field=field)
+
+
+def clean_characters(text: str) -> str:
+    """Form text without NUL bytes and halves of characters (a long answer is not lost for
+    one broken emoji); the member is told (`errors.characters_removed`)."""
+    return UNSAFE_CHARACTERS.sub("", text)
+
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+
+
+def _out_of_range(param: Param, label: str) -> ValidationFailed:
+    return ValidationFailed(
+        "errors.out_of_range", field=label, min=param.min_value, max=param.max_value
+    )
+
+
 def coerce(param: Param, value: Any, locale: str) -> Any:
     """Turn a raw value (text from the console, typed from Discord) into the declared type."""
-    label = param.name_en if locale == "en" else param.name
+    label = OptionName(param.label(locale))
+    if isinstance(value, str):
+        check_characters(value, label)
     if param.type is ParamType.TEXT:
         text = str(value).strip()
+        if param.choices:
+            found = param.choose(text)
+            if len(found) == 1:
+                return found[0].value
+            names = [f"`{c.name(locale)}`" for c in (found or param.choices)]
+            raise ValidationFailed("errors.bad_choice", field=label, choices=list_or(names, locale))
         if param.max_length is not None and len(text) > param.max_length:
             raise ValidationFailed(
                 "errors.too_long", field=label, max=param.max_length, length=len(text)
             )
-        if param.choices:
-            for choice in param.choices:
-                if text.casefold() in (
-                    choice.value.casefold(),
-                    choice.name_nl.casefold(),
-                    choice.name_en.casefold(),
-                ):
-                    return choice.value
-            names = [c.name_en if locale == "en" else c.name_nl for c in param.choices]
-            raise ValidationFailed("errors.bad_choice", field=label, choices=", ".join(names))
         return text
     if param.type is ParamType.INTEGER:
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise ValidationFailed("errors.not_a_number", field=label) from None
-        if (param.min_value is not None and number < param.min_value) or (
-            param.max_value is not None and number > param.max_value
-        ):
-            raise ValidationFailed(
-                "errors.out_of_range", field=label, min=param.min_value, max=param.max_value
-            )
+        if isinstance(value, bool):
+            raise ValidationFailed("errors.not_a_number", field=label)
+        if isinstance(value, int):
+            number = value
+        else:
+            text = str(value).strip()
+            if not _WHOLE_NUMBER.fullmatch(text):
+                raise ValidationFailed("errors.not_a_number", field=label)
+            if len(text.lstrip("+-").lstrip("0")) > len(str(DB_INT_MAX)):
+                raise _out_of_range(param, label)
+            number = int(text)
+        low = param.min_value if param.min_value is not None else DB_INT_MIN
+        high = param.max_value if param.max_value is not None else DB_INT_MAX
+        if not low <= number <= high:
+            raise _out_of_range(param, label)
         return number
     if param.type is ParamType.BOOLEAN:
         if isinstance(value, bool):
@@ -133,6 +208,13 @@ class Dispatcher:
     ) -> Reply:
         """Find a command by its words (either language) and run it."""
         found = self.registry.find(words)
+        if found is not None and found[1]:  # `/help sessie plannen`: words fill an option
+            command, extra = found
+            rest = next((p for p in command.params if p.words), None)
+            if rest is not None and all(command.param(a.lower()) is not rest for a in args):
+                return await self.run(
+                    place, identity, command, {**args, rest.name: " ".join(extra)}
+                )
         if found is None or found[1]:
             return await self._unknown_command(place, identity, " ".join(words))
         return await self.run(place, identity, found[0], args)
@@ -159,11 +241,20 @@ class Dispatcher:
         parsed = parse_custom_id(custom_id)
         spec = self.registry.forms.get(parsed[0]) if parsed else None
 
+        cleaned = {name: clean_characters(value) for name, value in values.items()}
+        changed = cleaned != values
+
         async def body(ctx: Context) -> Reply:
             if spec is None or parsed is None:
                 raise NotFound("errors.unknown_form")
             require(ctx.actor, spec.permission)
-            return await spec.handler(ctx, parsed[1], values)
+            try:
+                reply = await spec.handler(ctx, parsed[1], cleaned)
+            except StaleArguments:
+                raise NotFound("errors.unknown_form") from None
+            if changed and not reply.is_error:
+                reply.followups.append(Reply.say("errors.characters_removed"))
+            return reply
 
         name = parsed[0] if parsed else "?"
         return await self._unit_of_work(place, identity, body, what=f"form {name}")
@@ -175,16 +266,20 @@ class Dispatcher:
         for raw_name, value in args.items():
             param = command.param(raw_name.lower())
             if param is None:
-                known = ", ".join(p.name_en if locale == "en" else p.name for p in command.params)
-                raise ValidationFailed("errors.unknown_param", name=raw_name, known=known or "-")
+                known = list_or([p.label(locale) for p in command.params], locale)
+                raise ValidationFailed("errors.unknown_param", name=raw_name, known=known)
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue
             kwargs[param.name] = coerce(param, value, locale)
-        for param in command.params:
-            if param.required and kwargs[param.name] is None:
-                raise ValidationFailed(
-                    "errors.missing_param", field=param.name_en if locale == "en" else param.name
-                )
+        missing = [
+            OptionName(p.label(locale))
+            for p in command.params
+            if p.required and kwargs[p.name] is None
+        ]
+        if len(missing) == 1:
+            raise ValidationFailed("errors.missing_param", field=missing[0])
+        if missing:  # all at once, in the order the command (and Discord's form) asks them
+            raise ValidationFailed("errors.missing_params", fields=missing)
         return kwargs
 
     async def _unknown_command(self, place: Place, identity: Identity, text: str) -> Reply:

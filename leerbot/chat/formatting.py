@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from leerbot.i18n import translate
 
 
-def when(moment: datetime, locale: str) -> str:
-    """Local date and time, with the weekday and month names of `locale`."""
+def when(moment: datetime, locale: str, tz: tzinfo | None = None) -> str:
+    """Date and time with the weekday and month names of `locale`. With `tz`, `moment` (a
+    time the database keeps in UTC) is shown in that time zone, the community's: every time a
+    member reads is local."""
+    if tz is not None:
+        if moment.tzinfo is None:
+            raise ValueError("a moment to show in a time zone must say its own (UTC)")
+        moment = moment.astimezone(tz)
     weekdays = translate(locale, "dates.weekdays").split(",")
     months = translate(locale, "dates.months").split(",")
     return (

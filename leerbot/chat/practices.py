@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from leerbot import scheduling
-from leerbot.chat.commands import Choice, Param, ParamType, registry
+from leerbot.chat.commands import Choice, Param, ParamType, id_parts, record_number, registry
 from leerbot.chat.context import Context
 from leerbot.chat.delivery import card_turn, deliver, post_card
 from leerbot.chat.formatting import when
@@ -33,7 +33,12 @@ from leerbot.i18n import Msg, translate
 NUMBER = Param("nummer", "number", ParamType.INTEGER, required=True, min_value=1)
 PART_ONE = ("context", "what_we_do", "expert_role", "why_it_works")
 PART_TWO = ("result", "pitfalls", "conditions", "funding")
-LEVEL_CHOICES = tuple(Choice(k, k, translate("en", f"agenda.levels.{k}")) for k in core.LEVELS)
+LEVEL_CHOICES = tuple(
+    Choice(
+        k, translate("nl", f"agenda.level_choice.{k}"), translate("en", f"agenda.level_choice.{k}")
+    )
+    for k in core.LEVELS
+)
 MAX_QUERY = 200
 
 
@@ -183,7 +188,7 @@ async def part_one(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
             ctx.db,
             ctx.actor,
             ctx.settings,
-            int(rest),
+            record_number(rest),
             title=values.get("title"),
             fields={k: values.get(k) for k in PART_ONE if k in values},
         )
@@ -193,7 +198,7 @@ async def part_one(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
     site_id, theme, level, anonymous = [*rest.split(":"), "", "", "", "0"][:4]
     site_name = None
     if site_id:
-        row = await ctx.db.get(Site, int(site_id))
+        row = await ctx.db.get(Site, record_number(site_id))
         site_name = row.name if row else None
     draft = await core.start_draft(
         ctx.db,
@@ -222,7 +227,7 @@ async def part_one(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
 
 @registry.action("practice.part2", permission=core.SHARE)
 async def part_two_button(ctx: Context, arg: str) -> Reply:
-    item = await core.view(ctx.db, ctx.actor, int(arg))
+    item = await core.view(ctx.db, ctx.actor, *id_parts(arg))
     if item.hidden:  # the form would start empty and overwrite the hidden text
         return Reply.error("errors.practice_hidden", number=item.id)
     return Reply(form=_form_two(item.id, item))
@@ -230,7 +235,7 @@ async def part_two_button(ctx: Context, arg: str) -> Reply:
 
 @registry.form("practice.part2", permission=core.SHARE)
 async def part_two(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
-    practice_id = int(arg)
+    (practice_id,) = id_parts(arg)
     fields = {k: values.get(k) for k in PART_TWO if k in values}
     item = await core.view(ctx.db, ctx.actor, practice_id)
     if item.state == "draft":
@@ -249,7 +254,7 @@ async def part_two(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
 
 @registry.action("practice.check", permission=core.SHARE)
 async def check(ctx: Context, arg: str) -> Reply:
-    item = await core.view(ctx.db, ctx.actor, int(arg), threshold=_threshold(ctx.settings))
+    item = await core.view(ctx.db, ctx.actor, *id_parts(arg), threshold=_threshold(ctx.settings))
     reply = card(item, ctx.locale)
     # shared anonymously from a small site: say before posting that the site is not named
     reply.text = Msg(
@@ -266,7 +271,7 @@ async def check(ctx: Context, arg: str) -> Reply:
 
 @registry.action("practice.confirm", permission=core.SHARE)
 async def confirm(ctx: Context, arg: str) -> Reply:
-    item = await core.confirm_and_share(ctx.db, ctx.actor, ctx.settings, int(arg))
+    item = await core.confirm_and_share(ctx.db, ctx.actor, ctx.settings, *id_parts(arg))
     reply = card(item, ctx.locale)
     similar = await core.similar(ctx.db, ctx.actor, item.id, threshold=_threshold(ctx.settings))
     reply.text = Msg("practices.shared", {"number": item.id})
@@ -287,7 +292,7 @@ async def confirm(ctx: Context, arg: str) -> Reply:
 
 @registry.action("practice.discard", permission=core.SHARE)
 async def discard(ctx: Context, arg: str) -> Reply:
-    await core.discard_draft(ctx.db, ctx.actor, int(arg))
+    await core.discard_draft(ctx.db, ctx.actor, *id_parts(arg))
     return Reply.say("practices.discarded")
 
 
@@ -315,7 +320,7 @@ async def edit_command(ctx: Context, nummer: int) -> Reply:
 
 @registry.action("practice.edit1", permission=core.SHARE)
 async def edit_one_button(ctx: Context, arg: str) -> Reply:
-    item = await core.view(ctx.db, ctx.actor, int(arg))
+    item = await core.view(ctx.db, ctx.actor, *id_parts(arg))
     if not item.may_edit:
         return Reply.error("errors.not_your_practice")
     if item.hidden:  # the form would start empty and overwrite the hidden text
@@ -436,11 +441,11 @@ async def search_command(
 @registry.action("practice.page", permission=core.VIEW)
 async def page_button(ctx: Context, arg: str) -> Reply:
     saved_id, _, page = arg.partition(":")
-    found = await core.saved_search(ctx.db, ctx.actor, int(saved_id))
+    found = await core.saved_search(ctx.db, ctx.actor, record_number(saved_id))
     if found is None:
         return Reply.error("errors.unknown_button")
     saved, filters = found
-    return await _results(ctx, saved.query, filters, int(page or 1), saved=saved)
+    return await _results(ctx, saved.query, filters, record_number(page or 1), saved=saved)
 
 
 async def export_practices(

@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from leerbot import scheduling
-from leerbot.chat.commands import Choice, Param, ParamType, registry
+from leerbot.chat.commands import Choice, Param, ParamType, StaleArguments, id_parts, registry
 from leerbot.chat.context import Context
 from leerbot.chat.delivery import card_turn, deliver
 from leerbot.chat.formatting import when
@@ -42,7 +42,7 @@ AUDIENCE_CHOICES = (
     Choice("everyone", "iedereen", "everyone"),
     Choice("role", "een rol", "a role"),
     Choice("site", "een proeftuin", "a pilot site"),
-    Choice("session", "deelnemers van een intervisie", "participants of an intervisie"),
+    Choice("session", "deelnemers van een intervisie", "participants of an intervision session"),
 )
 DELIVERY_CHOICES = (
     Choice("dm", "privébericht", "direct message"),
@@ -57,16 +57,16 @@ SUMMARY_CHOICES = (
     Choice("audience", "bij het publiek", "to the audience"),
     Choice("moderators", "alleen moderatoren", "only moderators"),
 )
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAY_CHOICES = tuple(
-    Choice(str(i), nl, en)
-    for i, (nl, en) in enumerate(
-        zip(
-            ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
-            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
-            strict=True,
-        )
+    Choice(en, nl, en.capitalize())
+    for nl, en in zip(
+        ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+        WEEKDAYS,
+        strict=True,
     )
 )
+"""Weekdays are names (`dag:maandag`, `day:Monday`); Monday is 0 for the schedule."""
 
 
 def _bank_choices() -> tuple[Choice, ...]:
@@ -389,7 +389,7 @@ async def export_command(ctx: Context, ronde: int, formaat: str | None) -> Reply
         Param(
             "bank", "bank", ParamType.TEXT, required=True, max_length=40, choices=_bank_choices()
         ),
-        Param("dag", "day", ParamType.TEXT, required=True, max_length=2, choices=WEEKDAY_CHOICES),
+        Param("dag", "day", ParamType.TEXT, required=True, choices=WEEKDAY_CHOICES),
         Param("uur", "hour", ParamType.INTEGER, required=True, min_value=0, max_value=23),
         Param("elke_weken", "every_weeks", ParamType.INTEGER, min_value=1, max_value=8),
         Param("anoniem", "anonymity", ParamType.TEXT, max_length=20, choices=ANONYMITY_CHOICES),
@@ -411,7 +411,7 @@ async def repeat_command(
         ctx.settings,
         kind="cron",
         template={"title": titel, "bank": bank, "anonymity": anoniem or "choice"},
-        weekday=int(dag),
+        weekday=WEEKDAYS.index(dag),
         hour=uur,
         minute=0,
         every_weeks=elke_weken or 1,
@@ -426,7 +426,7 @@ async def repeat_command(
 
 @registry.command(
     "ronde na_intervisie",
-    "round after_intervisie",
+    "round after_session",
     permission=core.MANAGE_ROUNDS,
     params=(Param("bank", "bank", ParamType.TEXT, max_length=40, choices=_bank_choices()),),
 )
@@ -482,6 +482,24 @@ def _ids(arg: str) -> list[str]:
     return arg.split(":")
 
 
+def _round_part_mode(arg: str) -> tuple[int, int, str, bool]:
+    """ "12:1:n:c" → round 12, part 1, mode "n" (named), "a" (anonymous) or the anonymous
+    answer's token, and whether the member confirmed the check."""
+    parts = _ids(arg)
+    if len(parts) < 3 or not parts[2]:
+        raise StaleArguments()
+    round_id, part = id_parts(arg, 2)
+    return round_id, part, parts[2], len(parts) > 3 and parts[3] == "c"
+
+
+def _round_handle(arg: str) -> tuple[int, str]:
+    """ "12:n" → round 12 and the handle ("n", "a" or a token)."""
+    parts = _ids(arg)
+    if len(parts) < 2 or not parts[1]:
+        raise StaleArguments()
+    return id_parts(arg)[0], parts[1]
+
+
 def _check(item: core.RoundView, handle: str, settings: Settings, locale: str) -> Reply:
     """The step before the form: the recognisability check, one click, and help."""
     if handle == "choose":
@@ -518,7 +536,7 @@ def _check(item: core.RoundView, handle: str, settings: Settings, locale: str) -
 
 @registry.action("round.open", permission=core.ANSWER_ROUNDS)
 async def open_round(ctx: Context, arg: str) -> Reply:
-    item = await core.view(ctx.db, ctx.actor, int(_ids(arg)[0]))
+    item = await core.view(ctx.db, ctx.actor, *id_parts(arg))
     if item.status != "open":
         return Reply.error("errors.round_closed")
     if item.my_status is None:
@@ -537,8 +555,8 @@ async def open_round(ctx: Context, arg: str) -> Reply:
 @registry.action("round.check", permission=core.ANSWER_ROUNDS)
 async def check_button(ctx: Context, arg: str) -> Reply:
     """*Antwoord aanpassen* in the confirmation: the check again, then the filled form."""
-    round_id, handle = _ids(arg)[:2]
-    item = await core.view(ctx.db, ctx.actor, int(round_id))
+    round_id, handle = _round_handle(arg)
+    item = await core.view(ctx.db, ctx.actor, round_id)
     if item.status != "open":
         return Reply.error("errors.round_closed")
     return _check(item, handle, ctx.settings, ctx.locale)
@@ -546,12 +564,12 @@ async def check_button(ctx: Context, arg: str) -> Reply:
 
 @registry.action("round.form", permission=core.ANSWER_ROUNDS)
 async def form_button(ctx: Context, arg: str) -> Reply:
-    parts = _ids(arg)
-    round_id, part, mode = parts[:3]
-    confirmed = len(parts) > 3 and parts[3] == "c"
-    item = await core.view(ctx.db, ctx.actor, int(round_id))
+    round_id, part, mode, confirmed = _round_part_mode(arg)
+    item = await core.view(ctx.db, ctx.actor, round_id)
     if item.status != "open":
         return Reply.error("errors.round_closed")
+    if part > item.parts:
+        raise StaleArguments()
     if not confirmed:
         return _check(item, mode, ctx.settings, ctx.locale)
     current = None
@@ -559,23 +577,22 @@ async def form_button(ctx: Context, arg: str) -> Reply:
         current = await core.current_answers(
             ctx.db, ctx.actor, item.id, None if mode == "n" else mode
         )
-    return Reply(form=answer_form(item, int(part), mode, ctx.locale, current))
+    return Reply(form=answer_form(item, part, mode, ctx.locale, current))
 
 
 @registry.form("round.answer", permission=core.ANSWER_ROUNDS)
 async def answer_submitted(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
-    parts = _ids(arg)
-    round_id, part, mode = parts[:3]
+    round_id, part, mode, confirmed = _round_part_mode(arg)
     token = None if mode in ("a", "n") else mode
     result = await core.answer(
         ctx.db,
         ctx.actor,
-        int(round_id),
+        round_id,
         values,
         anonymous=mode != "n",
         token=token,
-        part=int(part),
-        confirmed=len(parts) > 3 and parts[3] == "c",
+        part=part,
+        confirmed=confirmed,
     )
     ctx.after_commit.extend(result.steps)  # an anonymous answer: in its own transaction
     handle = result.token if result.anonymous else "n"
@@ -611,15 +628,15 @@ async def answer_submitted(ctx: Context, arg: str, values: dict[str, str]) -> Re
 
 @registry.action("round.withdraw", permission=core.ANSWER_ROUNDS)
 async def withdraw_button(ctx: Context, arg: str) -> Reply:
-    round_id, handle = _ids(arg)[:2]
-    done = await core.withdraw(ctx.db, ctx.actor, int(round_id), None if handle == "n" else handle)
+    round_id, handle = _round_handle(arg)
+    done = await core.withdraw(ctx.db, ctx.actor, round_id, None if handle == "n" else handle)
     ctx.after_commit.extend(done.steps)
     return Reply.say("reflections.withdrawn")
 
 
 @registry.action("round.skip", permission=core.ANSWER_ROUNDS)
 async def skip_button(ctx: Context, arg: str) -> Reply:
-    await core.skip(ctx.db, ctx.actor, int(_ids(arg)[0]))
+    await core.skip(ctx.db, ctx.actor, *id_parts(arg))
     return Reply.say("reflections.skipped")
 
 
@@ -757,19 +774,19 @@ DRAFT_INLINE = 1000  # an embed field holds 1,024 characters
 
 @registry.action("round.publish", permission=core.MANAGE_ROUNDS)
 async def publish_button(ctx: Context, arg: str) -> Reply:
-    data = await core.publish(ctx.db, ctx.actor, int(_ids(arg)[0]), ctx.settings)
+    data = await core.publish(ctx.db, ctx.actor, *id_parts(arg), ctx.settings)
     return Reply.say("reflections.published", title=data.round.title)
 
 
 @registry.action("round.keep", permission=core.MANAGE_ROUNDS)
 async def keep_button(ctx: Context, arg: str) -> Reply:
-    item = await core.keep_with_moderators(ctx.db, ctx.actor, int(_ids(arg)[0]))
+    item = await core.keep_with_moderators(ctx.db, ctx.actor, *id_parts(arg))
     return Reply.say("reflections.kept", title=item.title)
 
 
 @registry.action("round.remove", permission=core.MANAGE_ROUNDS)
 async def remove_button(ctx: Context, arg: str) -> Reply:
-    round_id = int(_ids(arg)[0])
+    (round_id,) = id_parts(arg)
     await core.summary_for(ctx.db, ctx.actor, round_id)  # permission and community check
     return Reply(
         form=Form(
@@ -788,12 +805,14 @@ async def remove_button(ctx: Context, arg: str) -> Reply:
 
 @registry.form("round.remove", permission=core.MANAGE_ROUNDS)
 async def remove_submitted(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
-    try:
-        number = int((values.get("number") or "").strip().lstrip("[#").rstrip("]"))
-    except ValueError:
-        raise ValidationFailed("errors.not_a_number", field="number") from None
+    (round_id,) = id_parts(arg)
+    typed = (values.get("number") or "").strip().lstrip("[#").rstrip("]").strip()
+    if not typed.isascii() or not typed.isdigit():
+        raise ValidationFailed("errors.not_a_number", field="number")
+    # compared in Python with the draft's numbers (never sent to the database)
+    number = int(typed) if len(typed) <= 9 else 0
     removal = await core.remove_answer(
-        ctx.db, ctx.actor, int(_ids(arg)[0]), number, values.get("reason") or "", ctx.settings
+        ctx.db, ctx.actor, round_id, number, values.get("reason") or "", ctx.settings
     )
     return Reply.say(
         "reflections.removed",

@@ -4,6 +4,7 @@ scheduled work that posts the cards, reminds, tells about changes and follows up
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -11,7 +12,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from leerbot import scheduling
-from leerbot.chat.commands import Choice, MemberRef, Param, ParamType, registry
+from leerbot.chat.commands import (
+    Choice,
+    MemberRef,
+    Param,
+    ParamType,
+    StaleArguments,
+    record_number,
+    registry,
+)
 from leerbot.chat.context import Context
 from leerbot.chat.delivery import card_turn, deliver
 from leerbot.chat.formatting import when
@@ -20,6 +29,7 @@ from leerbot.chat.reply import Attachment, Button, ButtonStyle, Field, Mention, 
 from leerbot.chat.safety import thread_intro
 from leerbot.core import sessions as core
 from leerbot.core.methods import load_methods
+from leerbot.core.timeparse import parse_month
 from leerbot.db.models import Community, Member, SessionOccurrence
 from leerbot.exports.ics import meetings_file, series_file
 from leerbot.i18n import Msg, translate
@@ -33,7 +43,7 @@ REPEAT_CHOICES = (
     Choice("maandelijks", "maandelijks (zelfde weekdag)", "monthly (same weekday)"),
 )
 ROLE_CHOICES = (
-    Choice("inbrenger", "inbrenger (brengt een casus in)", "case-giver (brings a case)"),
+    Choice("inbrenger", "inbrenger (brengt een casus in)", "case presenter (brings a case)"),
     Choice("gespreksleider", "gespreksleider", "facilitator"),
 )
 
@@ -51,8 +61,23 @@ def _where(item: core.OccurrenceView) -> UserText | Mention:
     return UserText(item.location)
 
 
-def card(item: core.OccurrenceView, locale: str, *, with_buttons: bool = True) -> Reply:
-    """The session as everyone sees it in the channel (names only of those listed)."""
+def _role_line(locale: str, role: str, name: str | None) -> str:
+    holder = name if name is not None else translate(locale, "sessions.card.role_name_hidden")
+    return f"{translate(locale, f'sessions.roles.{role}')}: {holder}"
+
+
+def card(
+    item: core.OccurrenceView,
+    locale: str,
+    *,
+    with_buttons: bool = True,
+    now: datetime | None = None,
+) -> Reply:
+    """The session as everyone sees it in the channel (names only of those listed). Once
+    it has begun there is nothing to answer any more: no buttons, and it says so."""
+    current = now or datetime.now(UTC)
+    started = item.starts_at <= current
+    over = item.ends_at <= current
     methods = load_methods()
     method = methods.get(item.method)
     fields = [
@@ -106,26 +131,25 @@ def card(item: core.OccurrenceView, locale: str, *, with_buttons: bool = True) -
         fields.append(
             Field(
                 Msg("sessions.card.roles"),
-                UserText(
-                    ", ".join(
-                        f"{translate(locale, f'sessions.roles.{role}')}: {name}"
-                        for role, name in item.roles
-                    )
-                ),
+                UserText(", ".join(_role_line(locale, role, name) for role, name in item.roles)),
             )
         )
-    text = (
-        Msg("sessions.card.cancelled")
-        if item.status == "cancelled"
-        else (Msg("sessions.card.moved") if item.moved else None)
-    )
+    text: Msg | None = None
+    if item.status == "cancelled":
+        text = Msg("sessions.card.cancelled")
+    elif over:
+        text = Msg("sessions.card.over")
+    elif started:
+        text = Msg("sessions.card.started")
+    elif item.moved:
+        text = Msg("sessions.card.moved")
     reply = Reply(
         title=Msg("sessions.card.title", {"number": item.id, "title": item.title}),
         text=text,
         fields=fields,
         locale=locale,
     )
-    if with_buttons and item.status == "scheduled":
+    if with_buttons and item.status == "scheduled" and not started:
         reply.buttons = [
             Button(Msg("sessions.buttons.yes"), "session.yes", str(item.id), ButtonStyle.SUCCESS),
             Button(Msg("sessions.buttons.maybe"), "session.maybe", str(item.id)),
@@ -186,9 +210,7 @@ async def plan(
     plaatsen: int | None,
     thema: str | None,
 ) -> Reply:
-    kind, where = _location(spraakkanaal, adres)
-    if kind is None:
-        return Reply.error("errors.location_missing")
+    kind, where = _location(spraakkanaal, adres)  # none: the core says so, after the date
     item = await core.plan(
         ctx.db,
         ctx.actor,
@@ -276,44 +298,126 @@ async def cancel(ctx: Context, sessie: int, hele_reeks: bool | None) -> Reply:
 )
 async def show(ctx: Context, sessie: int) -> Reply:
     item = await core.view(ctx.db, ctx.actor, sessie)
-    reply = card(item, ctx.locale)
-    if item.my_status and item.status == "scheduled":
+    now = datetime.now(UTC)
+    reply = card(item, ctx.locale, now=now)
+    if item.my_status and item.status == "scheduled" and item.starts_at > now:
         reply.text = Msg(
             f"sessions.rsvp.{item.my_status}",
-            {"title": item.title, "when": when(item.local_start, ctx.locale)},
+            {
+                "title": item.title,
+                "when": when(item.local_start, ctx.locale),
+                "reminder": await core.reminder_coming(ctx.db, item.id, now),
+                "roles": [],
+                "told": False,
+            },
         )
     return reply
+
+
+def _line(item: core.OccurrenceView, locale: str) -> str:
+    return translate(
+        locale,
+        "sessions.list_line",
+        number=item.id,
+        title=item.title,
+        when=when(item.local_start, locale),
+        free=item.free_places,
+        capacity=item.capacity,
+        status=item.my_status or "",
+        cancelled=item.status == "cancelled",
+    )
 
 
 def _listing(items: list[core.OccurrenceView], locale: str, empty_key: str) -> Reply:
     if not items:
         return Reply.say(empty_key)
-    lines = [
-        translate(
-            locale,
-            "sessions.list_line",
-            number=i.id,
-            title=i.title,
-            when=when(i.local_start, locale),
-            free=i.free_places,
-            capacity=i.capacity,
-            status=i.my_status or "",
-            cancelled=i.status == "cancelled",
+    lines = [_line(i, locale) for i in items]
+    return Reply(title=Msg("sessions.mine_title"), text=UserText("\n".join(lines)))
+
+
+def _encode(filters: core.ListFilters) -> str:
+    month = f"{filters.month[0]:04}-{filters.month[1]:02}" if filters.month else ""
+    return f"{int(filters.only_free)}:{filters.site_id or ''}:{month}"
+
+
+def _decode(text: str) -> core.ListFilters:
+    """The filters behind a page button (StaleArguments: not ours, or tampered with)."""
+    parts = text.split(":")
+    if len(parts) != 3 or parts[0] not in ("0", "1"):
+        raise StaleArguments()
+    free, site, month = parts
+    chosen: tuple[int, int] | None = None
+    if month:
+        found = re.fullmatch(r"(\d{4})-(\d{2})", month)
+        if not found or not 1 <= int(found[2]) <= 12 or int(found[1]) < 1900:
+            raise StaleArguments()
+        chosen = (int(found[1]), int(found[2]))
+    return core.ListFilters(
+        only_free=free == "1", site_id=record_number(site) if site else None, month=chosen
+    )
+
+
+async def _page(ctx: Context, filters: core.ListFilters, page: int) -> Reply:
+    result = await core.listing(ctx.db, ctx.actor, filters, page, tz=ctx.settings.tz)
+    if not result.total:
+        filtered = filters != core.ListFilters()
+        return Reply.say("sessions.none_matching" if filtered else "sessions.none_upcoming")
+    month = (
+        translate(ctx.locale, "dates.month_year", year=filters.month[0], month=filters.month[1])
+        if filters.month
+        else None
+    )
+    reply = Reply(
+        title=Msg(
+            "sessions.list_title",
+            {
+                "page": result.page,
+                "pages": result.pages,
+                "total": result.total,
+                "month": month,
+                "site": result.site,
+                "free": filters.only_free,
+            },
+        ),
+        text=UserText("\n".join(_line(i, ctx.locale) for i in result.items)),
+    )
+    encoded = _encode(filters)
+    if result.page > 1:
+        reply.buttons.append(
+            Button(Msg("sessions.buttons.previous"), "session.page", f"{result.page - 1}:{encoded}")
         )
-        for i in items
-    ]
-    return Reply(title=Msg("sessions.list_title"), text=UserText("\n".join(lines)))
+    if result.page < result.pages:
+        reply.buttons.append(
+            Button(Msg("sessions.buttons.next"), "session.page", f"{result.page + 1}:{encoded}")
+        )
+    return reply
 
 
 @registry.command(
     "sessie lijst",
     "session list",
     permission=core.VIEW_SESSIONS,
-    params=(Param("vrij", "free", ParamType.BOOLEAN),),
+    params=(
+        Param("vrij", "free", ParamType.BOOLEAN),
+        Param("site", "site", ParamType.TEXT, max_length=100),
+        Param("maand", "month", ParamType.TEXT, max_length=30),
+    ),
 )
-async def listing(ctx: Context, vrij: bool | None) -> Reply:
-    items = await core.upcoming(ctx.db, ctx.actor, only_free=bool(vrij))
-    return _listing(items, ctx.locale, "sessions.none_upcoming")
+async def listing(ctx: Context, vrij: bool | None, site: str | None, maand: str | None) -> Reply:
+    """The meetings to come, ten at a time with buttons to page, for a site or a month."""
+    today = datetime.now(ctx.settings.tz).date()
+    filters = core.ListFilters(
+        only_free=bool(vrij),
+        site_id=await core.site_for_filter(ctx.db, ctx.actor, site) if site else None,
+        month=parse_month(maand, today) if maand else None,
+    )
+    return await _page(ctx, filters, 1)
+
+
+@registry.action("session.page", permission=core.VIEW_SESSIONS)
+async def page_button(ctx: Context, arg: str) -> Reply:
+    number, _, encoded = arg.partition(":")
+    return await _page(ctx, _decode(encoded), record_number(number))
 
 
 @registry.command("sessie mijn", "session mine", permission=core.VIEW_SESSIONS)
@@ -468,15 +572,15 @@ async def calendar_file(
 
 
 async def _answer(ctx: Context, arg: str, status: str) -> Reply:
-    try:
-        occurrence_id = int(arg)
-    except ValueError:
-        return Reply.error("errors.unknown_button")
+    occurrence_id = record_number(arg)
     result = await core.rsvp(ctx.db, ctx.actor, occurrence_id, status)
     return Reply.say(
         f"sessions.rsvp.{result.status}",
         title=result.occurrence.title,
         when=when(result.occurrence.local_start, ctx.locale),
+        reminder=result.reminder_coming,
+        roles=[translate(ctx.locale, f"sessions.roles.{r}") for r in result.freed_roles],
+        told=result.planner_told,
     )
 
 
@@ -497,21 +601,15 @@ async def answer_no(ctx: Context, arg: str) -> Reply:
 
 @registry.action("session.hide", permission=core.JOIN_SESSIONS)
 async def toggle_name(ctx: Context, arg: str) -> Reply:
-    try:
-        occurrence_id = int(arg)
-    except ValueError:
-        return Reply.error("errors.unknown_button")
+    occurrence_id = record_number(arg)
     shown = await core.toggle_show_name(ctx.db, ctx.actor, occurrence_id)
     return Reply.say("sessions.name_shown" if shown else "sessions.name_hidden")
 
 
 @registry.action("session.confirm_role", permission=core.MANAGE_SESSIONS)
 async def confirm_button(ctx: Context, arg: str) -> Reply:
-    try:
-        number, role, platform_id = arg.split(":", 2)
-        occurrence_id = int(number)
-    except ValueError:
-        return Reply.error("errors.unknown_button")
+    number, role, platform_id = [*arg.split(":", 2), "", ""][:3]
+    occurrence_id = record_number(number)
     await core.confirm_role(ctx.db, ctx.actor, occurrence_id, platform_id, role)
     return Reply.say(
         "sessions.role_confirmed_short", role=translate(ctx.locale, f"sessions.roles.{role}")
@@ -566,7 +664,7 @@ async def _publish_card(run: scheduling.JobRun) -> None:
     reply = card(item, locale)
     if item.message_id:
         await platform.edit(community.platform_id, channel, item.message_id, reply)
-    elif item.status == "scheduled":
+    elif item.status == "scheduled" and item.starts_at > datetime.now(UTC):
         updates["message_id"] = await platform.post(community.platform_id, channel, reply)
         updates["channel_id"] = channel
         updates["thread_id"] = await platform.open_thread(
@@ -658,6 +756,9 @@ async def notify_job(run: scheduling.JobRun) -> None:
     if platform is None:
         return
     what = run.payload.get("what")
+    if what == "role_freed":
+        await _role_freed(run, platform, community, item)
+        return
     async with run.sessionmaker() as db:
         if what == "promoted":
             from leerbot.db.models import SessionRsvp
@@ -680,10 +781,53 @@ async def notify_job(run: scheduling.JobRun) -> None:
     await deliver(run, platform, community, members, make, _parent_channel(community, item))
 
 
+async def _role_freed(
+    run: scheduling.JobRun, platform: Platform, community: Community, item: core.OccurrenceView
+) -> None:
+    """A confirmed role became free (its holder cannot come): the planner and the others
+    with a role hear it by DM; with nobody to tell, the meeting's thread does (no name)."""
+    roles = [str(r) for r in run.payload.get("roles", [])]
+    member_id = int(run.payload.get("member_id", 0))
+    async with run.sessionmaker() as db:
+        members = await core.role_freed_recipients(db, item.id, member_id)
+        gone = await db.get(Member, member_id)
+    if item.status != "scheduled" or item.starts_at <= datetime.now(UTC):
+        return
+
+    def params(locale: str) -> dict[str, object]:
+        return {
+            "title": item.title,
+            "when": when(item.local_start, locale),
+            "number": item.id,
+            "roles": [translate(locale, f"sessions.roles.{r}") for r in roles],
+            "name": gone.display_name if gone else "",
+        }
+
+    if members:
+
+        def make(locale: str) -> Reply:
+            reply = card(item, locale, with_buttons=False)
+            reply.text = Msg("sessions.notice.role_freed", params(locale))
+            return reply
+
+        await deliver(run, platform, community, members, make, _parent_channel(community, item))
+    elif item.thread_id:
+        locale = community.locale
+        await platform.post(
+            community.platform_id,
+            item.thread_id,
+            Reply(text=Msg("sessions.notice.role_freed_thread", params(locale)), locale=locale),
+        )
+
+
 async def after_job(run: scheduling.JobRun) -> None:
-    """After the session: attendance from the sign-ups, an invitation to reflect."""
+    """After the session: attendance from the sign-ups, an invitation to reflect, and the
+    card without its buttons (it says the meeting is over)."""
     async with run.sessionmaker() as db, db.begin():
         present = await core.close_attendance(db, int(run.payload["occurrence_id"]))
+        occ = await db.get(SessionOccurrence, int(run.payload["occurrence_id"]))
+        if occ is not None and occ.message_id is not None:
+            await core.republish(db, occ)
     platform, community, item = await _context(run)
     if platform is not None and item.thread_id and item.status == "scheduled":
         await platform.post(

@@ -470,8 +470,11 @@ async def merge(
         raise ValidationFailed("errors.merge_self")
     source = await _item(db, actor, source_id)
     target = await _item(db, actor, target_id)
-    if source.merged_into_id is not None or target.merged_into_id is not None:
-        raise ValidationFailed("errors.agenda_merged", number=source.merged_into_id or target.id)
+    for item in (source, target):  # say which point went where, not the other way round
+        if item.merged_into_id is not None:
+            raise ValidationFailed(
+                "errors.agenda_already_merged", point=item.id, number=item.merged_into_id
+            )
     clean_reason = clean_text(reason, field="reason", max_length=MAX_REASON)
     already = select(AgendaSupport.member_id).where(AgendaSupport.item_id == target.id)
     moved = await db.execute(

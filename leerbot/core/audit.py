@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from leerbot.core.actor import Actor
 from leerbot.core.permissions import Action, require
-from leerbot.db.models import AuditEntry, Member
+from leerbot.db.models import AuditEntry, Member, Site
 
 MEMBER_DETAIL = "member"
 """The one key under which `details` may name a member (by key, never by name): what a
@@ -49,21 +49,70 @@ class AuditLine:
     target_type: str
     target_id: str | None
     details: dict[str, Any]
+    target_name: str | None = None
+    """The name a coordinator knows the target by (a pilot site's, a member's), when it
+    still exists: sites and members are named, not numbered, everywhere else."""
+    member_name: str | None = None
+    """The member a moderator acted on (`details["member"]`), when they still exist."""
+    own: bool = False
+    """The actor acted on themselves (their own profile)."""
 
 
 async def recent(db: AsyncSession, actor: Actor, limit: int = 20) -> list[AuditLine]:
     require(actor, Action.VIEW_AUDIT)
-    rows = await db.execute(
-        select(AuditEntry, Member.display_name)
-        .outerjoin(Member, Member.id == AuditEntry.actor_id)
-        .where(AuditEntry.community_id == actor.community_id)
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(max(1, min(limit, 100)))
+    rows = (
+        await db.execute(
+            select(AuditEntry, Member.display_name)
+            .outerjoin(Member, Member.id == AuditEntry.actor_id)
+            .where(AuditEntry.community_id == actor.community_id)
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .limit(max(1, min(limit, 100)))
+        )
+    ).all()
+    sites = {_number(e.target_id) for e, _ in rows if e.target_type == "site"}
+    members = {_number(e.target_id) for e, _ in rows if e.target_type == "member"}
+    members |= {_number((e.details or {}).get(MEMBER_DETAIL)) for e, _ in rows}
+    site_names = await _names(db, Site, sites - {None}, actor.community_id)
+    member_names = await _names(db, Member, members - {None}, actor.community_id)
+    named = {"site": site_names, "member": member_names}
+    lines = []
+    for entry, name in rows:
+        details = dict(entry.details or {})
+        target = _number(entry.target_id)
+        lines.append(
+            AuditLine(
+                entry.created_at,
+                name,
+                entry.action,
+                entry.target_type,
+                entry.target_id,
+                details,
+                target_name=named.get(entry.target_type, {}).get(target),
+                member_name=member_names.get(_number(details.get(MEMBER_DETAIL))),
+                own=entry.target_type == "member"
+                and entry.actor_id is not None
+                and target == entry.actor_id,
+            )
+        )
+    return lines
+
+
+def _number(value: object) -> int | None:
+    text = str(value) if value is not None else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+
+
+async def _names(
+    db: AsyncSession, model: Any, ids: set[int | None], community_id: int
+) -> dict[int | None, str]:
+    if not ids:
+        return {}
+    found = await db.execute(
+        select(model.id, model.name if model is Site else model.display_name).where(
+            model.id.in_(ids), model.community_id == community_id
+        )
     )
-    return [
-        AuditLine(e.created_at, name, e.action, e.target_type, e.target_id, dict(e.details))
-        for e, name in rows
-    ]
+    return {row[0]: row[1] for row in found}
 
 
 async def forget_member(db: AsyncSession, member_id: int) -> None:

@@ -29,7 +29,7 @@ from leerbot.core.community import find_member, find_site
 from leerbot.core.errors import Conflict, NotFound, ValidationFailed
 from leerbot.core.methods import load_methods
 from leerbot.core.permissions import Standing, may, register_rule, require
-from leerbot.core.timeparse import parse_duration, parse_when
+from leerbot.core.timeparse import parse_day, parse_duration, parse_when
 from leerbot.core.validation import clean_text
 from leerbot.db.models import (
     AgendaLink,
@@ -37,6 +37,7 @@ from leerbot.db.models import (
     Member,
     Practice,
     PracticeLink,
+    ScheduledJob,
     SessionAttendance,
     SessionOccurrence,
     SessionRole,
@@ -54,9 +55,9 @@ register_rule(JOIN_SESSIONS, Standing.MEMBER)
 
 MAX_DURATION = 480
 MIN_CAPACITY, MAX_CAPACITY = 2, 50
-HORIZON = timedelta(days=120)
+HORIZON = timedelta(days=366)  # meetings exist a year ahead (see `horizon_end`)
 PUBLISH_AHEAD = timedelta(days=21)  # cards, threads and Discord events appear 3 weeks ahead
-MAX_MATERIALISED = 60
+MAX_MATERIALISED = 60  # new meetings per series in one go
 REPEATS = ("geen", "wekelijks", "maandelijks")
 RSVP_STATUSES = ("yes", "maybe", "no")
 ROLES = ("inbrenger", "gespreksleider")
@@ -87,7 +88,8 @@ class OccurrenceView:
     listed_names: tuple[str, ...]
     unlisted_count: int
     my_status: str | None
-    roles: tuple[tuple[str, str], ...]
+    roles: tuple[tuple[str, str | None], ...]
+    """Confirmed roles: (role, name), the name None when its holder hid their name."""
     channel_id: str | None
     message_id: str | None
     thread_id: str | None
@@ -105,6 +107,12 @@ class RsvpResult:
     occurrence: OccurrenceView
     status: str
     promoted: list[int] = field(default_factory=list)
+    freed_roles: list[str] = field(default_factory=list)
+    """The roles the member had for this meeting and gave up by saying they cannot come."""
+    planner_told: bool = False
+    """Whether a confirmed role became free, and who planned the meeting is told."""
+    reminder_coming: bool = False
+    """Whether a reminder is still to be sent before the meeting."""
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -150,7 +158,7 @@ def local_starts(series: SessionSeries, until_local: datetime) -> list[datetime]
         else list(rule.between(series.first_start_local, until_local, inc=True))
     )
     skipped = set(series.skipped_dates or [])
-    return [s for s in starts if s.date().isoformat() not in skipped][:MAX_MATERIALISED]
+    return [s for s in starts if s.date().isoformat() not in skipped]
 
 
 def nth_weekday_of_month(day: date) -> int:
@@ -202,13 +210,32 @@ async def _touch(db: AsyncSession, occ: SessionOccurrence) -> int:
 
 
 async def _publish(
-    db: AsyncSession, occ: SessionOccurrence, community_id: int, *, when_near: bool = False
+    db: AsyncSession,
+    occ: SessionOccurrence,
+    community_id: int,
+    now: datetime | None = None,
+    *,
+    when_near: bool = False,
 ) -> None:
-    """Schedule the card to be posted or updated: now, or (`when_near`, for occurrences
-    planned far ahead) three weeks before it starts, so a channel is not flooded."""
+    """Schedule the card to be posted or updated now; `when_near` (for meetings made or
+    changed in bulk: a series planned a year ahead, a new title for all of it): a card that
+    is not in the channel yet is posted three weeks before its meeting, so the channel is
+    not flooded. Each publish carries the occurrence's version: only the newest one acts."""
     version = await _touch(db, occ)
-    due = datetime.now(UTC)
-    if when_near:
+    await _schedule_publish(db, occ, community_id, version, now, when_near=when_near)
+
+
+async def _schedule_publish(
+    db: AsyncSession,
+    occ: SessionOccurrence,
+    community_id: int,
+    version: int,
+    now: datetime | None = None,
+    *,
+    when_near: bool = False,
+) -> None:
+    due = _now(now)
+    if when_near and occ.message_id is None:
         due = max(due, occ.starts_at - PUBLISH_AHEAD)
     await scheduling.schedule(
         db,
@@ -222,7 +249,11 @@ async def _publish(
 
 
 async def _arm_occurrence(
-    db: AsyncSession, occ: SessionOccurrence, community_id: int, settings: Settings
+    db: AsyncSession,
+    occ: SessionOccurrence,
+    community_id: int,
+    settings: Settings,
+    now: datetime | None = None,
 ) -> None:
     """(Re)schedule the reminders and the follow-up of an occurrence for its start time."""
     await scheduling.cancel(db, f"session:{occ.id}:reminder:")
@@ -230,10 +261,10 @@ async def _arm_occurrence(
     if occ.status != "scheduled":
         return
     stamp = int(occ.starts_at.timestamp())
-    now = datetime.now(UTC)
+    current = _now(now)
     for minutes in settings.sessions.reminder_minutes:
         due = occ.starts_at - timedelta(minutes=minutes)
-        if due <= now:
+        if due <= current:
             continue
         await scheduling.schedule(
             db,
@@ -256,36 +287,56 @@ async def _arm_occurrence(
 
 
 async def _notify(
-    db: AsyncSession, occ: SessionOccurrence, community_id: int, what: str, **extra: object
+    db: AsyncSession,
+    occ: SessionOccurrence,
+    community_id: int,
+    what: str,
+    now: datetime | None = None,
+    **extra: object,
 ) -> None:
     await scheduling.schedule(
         db,
         community_id=community_id,
         kind="session.notify",
         key=f"session:{occ.id}:notify:{uuid.uuid4().hex}",
-        due_at=datetime.now(UTC),
+        due_at=_now(now),
         payload={"occurrence_id": occ.id, "what": what, **extra},
         grace=timedelta(hours=12),
     )
 
 
+def horizon_end(series: SessionSeries, now: datetime) -> datetime:
+    """How far ahead a series' meetings exist (local wall time): a year from today, or from
+    its first meeting when that is later. So a coordinator who plans the whole year in
+    January sees every meeting of it at once, members can sign up for any of them, and a
+    series that starts in two years has its first year too."""
+    tz = _tz(series)
+    first = _to_utc(series.first_start_local, tz)
+    return (max(now, first) + HORIZON).astimezone(tz).replace(tzinfo=None)
+
+
 async def materialise(
     db: AsyncSession, series: SessionSeries, settings: Settings, now: datetime | None = None
 ) -> list[SessionOccurrence]:
-    """Create the occurrences of `series` within the horizon that do not exist yet."""
+    """Create the occurrences of `series` up to its horizon (see `horizon_end`) that do not
+    exist yet, at most MAX_MATERIALISED at a time (the daily extension makes the rest)."""
     tz = _tz(series)
-    horizon_local = (_now(now) + HORIZON).astimezone(tz).replace(tzinfo=None)
+    current = _now(now)
     existing = set(
         await db.scalars(
             select(SessionOccurrence.original_local).where(SessionOccurrence.series_id == series.id)
         )
     )
     created = []
-    for local in local_starts(series, horizon_local):
+    for local in local_starts(series, horizon_end(series, current)):
         if local in existing:
             continue
-        start = _to_utc(local, tz)
-        if start < _now(now) - timedelta(hours=1):
+        # the first meeting keeps the hour the planner chose when it happens twice
+        # (`fold`, from "wintertijd"); later ones are computed from the rule
+        start = _to_utc(
+            series.first_start_local if local == series.first_start_local else local, tz
+        )
+        if start < current - timedelta(hours=1):
             continue
         occ = SessionOccurrence(
             series_id=series.id,
@@ -299,10 +350,12 @@ async def materialise(
         occ.series = series
         db.add(occ)
         created.append(occ)
+        if len(created) >= MAX_MATERIALISED:
+            break
     await db.flush()
     for occ in created:
-        await _arm_occurrence(db, occ, series.community_id, settings)
-        await _publish(db, occ, series.community_id, when_near=True)
+        await _arm_occurrence(db, occ, series.community_id, settings, current)
+        await _publish(db, occ, series.community_id, current, when_near=True)
     return created
 
 
@@ -474,7 +527,7 @@ async def plan(
     every: int = 1,
     until: str | None = None,
     count: int | None = None,
-    location_kind: str = "voice",
+    location_kind: str | None = "voice",
     location: str | None = None,
     site: str | None = None,
     capacity: int | None = None,
@@ -482,31 +535,34 @@ async def plan(
     channel_id: str | None = None,
     now: datetime | None = None,
 ) -> OccurrenceView:
-    """Plan a session or series (moderators); returns the first occurrence."""
+    """Plan a session or series (moderators); returns the first occurrence. The moment is
+    checked first (it is what people most often get wrong), then the rest."""
     require(actor, MANAGE_SESSIONS)
     clean_title = clean_text(title, field="title", max_length=100)
     assert clean_title is not None
+    tz = settings.tz
+    now_utc = _now(now)
+    first_local = parse_when(start, now_utc.astimezone(tz).replace(tzinfo=None), tz)
+    if _to_utc(first_local, tz) <= now_utc:
+        raise ValidationFailed("errors.time_in_past", when=first_local.strftime("%Y-%m-%d %H:%M"))
     clean_theme = clean_text(theme, field="theme", max_length=200, required=False)
     methods = load_methods(settings.content_dir)
     if method not in methods:
         raise ValidationFailed("errors.bad_choice", field="method", choices=", ".join(methods))
     minutes = parse_duration(duration) if duration else settings.sessions.default_duration_minutes
     places = capacity if capacity is not None else settings.sessions.default_capacity
+    if location_kind is None:
+        raise ValidationFailed("errors.location_missing")
     where = _validate_common(
         duration=minutes, capacity=places, location_kind=location_kind, location=location
     )
-    tz = settings.tz
-    now_utc = _now(now)
-    first_local = parse_when(start, now_utc.astimezone(tz).replace(tzinfo=None))
-    if _to_utc(first_local, tz) <= now_utc:
-        raise ValidationFailed("errors.time_in_past", when=first_local.strftime("%Y-%m-%d %H:%M"))
     if repeat not in REPEATS:
         raise ValidationFailed("errors.bad_choice", field="repeat", choices=", ".join(REPEATS))
     if not 1 <= every <= 12:
         raise ValidationFailed("errors.out_of_range", field="every", min=1, max=12)
     until_date: date | None = None
     if until:
-        until_date = parse_when(f"{until} 23:59", first_local).date()
+        until_date = parse_day(until, first_local.date(), future=True)
         if until_date < first_local.date():
             raise ValidationFailed("errors.until_before_start")
     if count is not None and not 1 <= count <= 200:
@@ -538,7 +594,7 @@ async def plan(
     await db.flush()
     created = await materialise(db, series, settings, now_utc)
     if freq != "once":
-        await schedule_extension(db, actor.community_id, settings)
+        await schedule_extension(db, actor.community_id, settings, now_utc)
     await audit.record(
         db,
         actor,
@@ -548,7 +604,45 @@ async def plan(
         title=clean_title,
         occurrences=len(created),
     )
-    return await view(db, actor, created[0].id)
+    # The first meeting always exists (the horizon runs from it when it is far ahead)
+    first_id = await db.scalar(
+        select(SessionOccurrence.id)
+        .where(SessionOccurrence.series_id == series.id)
+        .order_by(SessionOccurrence.starts_at)
+        .limit(1)
+    )
+    assert first_id is not None
+    return await view(db, actor, first_id)
+
+
+async def _check_room_for_who_is_coming(
+    db: AsyncSession, series: SessionSeries, capacity: int, now: datetime
+) -> None:
+    """Fewer places than people who are coming to a meeting still to come is refused: the
+    card would read "3 van 2 bezet", and nobody would know who lost their place."""
+    coming = func.count(SessionRsvp.id)
+    fullest = (
+        await db.execute(
+            select(SessionOccurrence.id, coming)
+            .join(SessionRsvp, SessionRsvp.occurrence_id == SessionOccurrence.id)
+            .where(
+                SessionOccurrence.series_id == series.id,
+                SessionOccurrence.status == "scheduled",
+                SessionOccurrence.ends_at >= now,
+                SessionRsvp.status == "yes",
+            )
+            .group_by(SessionOccurrence.id)
+            .order_by(coming.desc(), SessionOccurrence.id)
+            .limit(1)
+        )
+    ).first()
+    if fullest is not None and fullest[1] > capacity:
+        raise ValidationFailed(
+            "sessions.errors.fewer_places_than_coming",
+            number=fullest[0],
+            coming=int(fullest[1]),
+            places=capacity,
+        )
 
 
 async def edit(
@@ -591,6 +685,7 @@ async def edit(
             location_kind=series.location_kind,
             location=series.location,
         )
+        await _check_room_for_who_is_coming(db, series, capacity, now_utc)
         series.capacity = capacity
         changed.append("capacity")
     if location is not None or location_kind is not None:
@@ -618,12 +713,13 @@ async def edit(
     tz = _tz(series)
     moved = False
     if start is not None:
-        new_local = parse_when(start, now_utc.astimezone(tz).replace(tzinfo=None))
+        new_local = parse_when(start, now_utc.astimezone(tz).replace(tzinfo=None), tz)
         new_start = _to_utc(new_local, tz)
         if new_start <= now_utc:
             raise ValidationFailed("errors.time_in_past", when=new_local.strftime("%Y-%m-%d %H:%M"))
         if whole_series:
             targets = await _move_series(db, series, occ, new_local)
+            occ.starts_at = new_start  # its slot is new_local; the hour chosen when twice
         else:
             occ.starts_at = new_start
             occ.moved = True
@@ -648,13 +744,14 @@ async def edit(
     moved_ids = {t.id for t in targets} if moved else set()
     for target in sorted(affected.values(), key=lambda o: o.starts_at):
         target.ends_at = target.starts_at + timedelta(minutes=series.duration_minutes)
-        await _arm_occurrence(db, target, series.community_id, settings)
+        await _arm_occurrence(db, target, series.community_id, settings, now_utc)
         await _touch(db, target)
         if "capacity" in changed:
-            await _promote(db, target)  # more places: the waitlist moves up, and is told
-        await _publish(db, target, series.community_id)
+            await _promote(db, target, now_utc)  # more places: the waitlist moves up, and is told
+        # the meeting changed is shown at once; the rest of its series when it comes near
+        await _publish(db, target, series.community_id, now_utc, when_near=target.id != occ.id)
         if target.id in moved_ids or "location" in changed:
-            await _notify(db, target, series.community_id, "moved")
+            await _notify(db, target, series.community_id, "moved", now_utc)
     await audit.record(
         db,
         actor,
@@ -702,8 +799,8 @@ async def cancel(
             series.skipped_dates = sorted(skipped)
         await scheduling.cancel(db, f"session:{target.id}:reminder:")
         await scheduling.cancel(db, f"session:{target.id}:after:")
-        await _publish(db, target, series.community_id)
-        await _notify(db, target, series.community_id, "cancelled")
+        await _publish(db, target, series.community_id, now)
+        await _notify(db, target, series.community_id, "cancelled", now)
     await audit.record(
         db,
         actor,
@@ -780,20 +877,95 @@ async def rsvp(
     await db.flush()
     promoted: list[int] = []
     if previous == "yes" and final != "yes":
-        promoted = await _promote(db, occ)
-    await scheduling.schedule(
-        db,
-        community_id=actor.community_id,
-        kind="session.publish",
-        key=f"session:{occ.id}:publish:{occ.lock_version}",
-        due_at=datetime.now(UTC),
-        payload={"occurrence_id": occ.id, "version": occ.lock_version},
-        grace=timedelta(days=7),
+        promoted = await _promote(db, occ, now)
+    freed: list[tuple[str, bool]] = []
+    if final == "no":
+        freed = await _give_up_roles(db, occ, actor, now)
+    await _schedule_publish(db, occ, actor.community_id, occ.lock_version, now)
+    return RsvpResult(
+        await view(db, actor, occ.id),
+        final,
+        promoted,
+        freed_roles=[role for role, _ in freed],
+        planner_told=any(confirmed for _, confirmed in freed),
+        reminder_coming=await reminder_coming(db, occ.id, now),
     )
-    return RsvpResult(await view(db, actor, occ.id), final, promoted)
 
 
-async def _promote(db: AsyncSession, occ: SessionOccurrence) -> list[int]:
+async def _give_up_roles(
+    db: AsyncSession, occ: SessionOccurrence, actor: Actor, now: datetime | None
+) -> list[tuple[str, bool]]:
+    """Who cannot come has no role any more (offered or confirmed). When a confirmed role
+    becomes free, whoever planned the meeting (and its confirmed facilitator) is told, so
+    that someone else can take it; returns the roles given up."""
+    held = list(
+        await db.scalars(
+            select(SessionRole)
+            .where(SessionRole.occurrence_id == occ.id, SessionRole.member_id == actor.member_id)
+            .order_by(SessionRole.role)
+        )
+    )
+    confirmed = [r.role for r in held if r.confirmed]
+    for entry in held:
+        await db.delete(entry)
+    await db.flush()
+    if confirmed:
+        await _notify(
+            db,
+            occ,
+            occ.series.community_id,
+            "role_freed",
+            now,
+            roles=confirmed,
+            member_id=actor.member_id,
+        )
+    return [(r.role, r.confirmed) for r in held]
+
+
+async def role_freed_recipients(
+    db: AsyncSession, occurrence_id: int, member_id: int
+) -> list[Member]:
+    """Who hears that a confirmed role became free: whoever planned the meeting, and the
+    others with a confirmed role in it (the facilitator), not the member who gave it up."""
+    occ = await db.get(SessionOccurrence, occurrence_id)
+    if occ is None:
+        return []
+    ids = set(
+        await db.scalars(
+            select(SessionRole.member_id).where(
+                SessionRole.occurrence_id == occurrence_id, SessionRole.confirmed.is_(True)
+            )
+        )
+    )
+    if occ.series.created_by_id is not None:
+        ids.add(occ.series.created_by_id)
+    ids.discard(member_id)
+    if not ids:
+        return []
+    return list(await db.scalars(select(Member).where(Member.id.in_(ids)).order_by(Member.id)))
+
+
+async def reminder_coming(
+    db: AsyncSession, occurrence_id: int, now: datetime | None = None
+) -> bool:
+    """Whether a reminder for this meeting is still to be sent (so a sign-up may promise
+    one): not when the meeting is less than the last reminder away."""
+    pending = await db.scalar(
+        select(func.count(ScheduledJob.id)).where(
+            ScheduledJob.kind == "session.reminder",
+            ScheduledJob.key.startswith(f"session:{occurrence_id}:reminder:", autoescape=True),
+            ScheduledJob.started_at.is_(None),
+            ScheduledJob.cancelled_at.is_(None),
+            ScheduledJob.missed_at.is_(None),
+            ScheduledJob.due_at > _now(now),
+        )
+    )
+    return bool(pending)
+
+
+async def _promote(
+    db: AsyncSession, occ: SessionOccurrence, now: datetime | None = None
+) -> list[int]:
     taken = int(
         await db.scalar(
             select(func.count(SessionRsvp.id)).where(
@@ -815,7 +987,7 @@ async def _promote(db: AsyncSession, occ: SessionOccurrence) -> list[int]:
     )
     for entry in waiting:
         entry.status = "yes"
-        await _notify(db, occ, occ.series.community_id, "promoted", rsvp_id=entry.id)
+        await _notify(db, occ, occ.series.community_id, "promoted", now, rsvp_id=entry.id)
     return [entry.member_id for entry in waiting]
 
 
@@ -1062,8 +1234,15 @@ async def view(db: AsyncSession, actor: Actor | None, occurrence_id: int) -> Occ
     yes = [r for r in rows if r.status == "yes"]
     roles = (
         await db.execute(
-            select(SessionRole.role, Member.display_name)
+            select(SessionRole.role, Member.display_name, SessionRsvp.show_name)
             .join(Member, Member.id == SessionRole.member_id)
+            .outerjoin(
+                SessionRsvp,
+                and_(
+                    SessionRsvp.occurrence_id == SessionRole.occurrence_id,
+                    SessionRsvp.member_id == SessionRole.member_id,
+                ),
+            )
             .where(SessionRole.occurrence_id == occ.id, SessionRole.confirmed.is_(True))
             .order_by(SessionRole.role)
         )
@@ -1096,7 +1275,8 @@ async def view(db: AsyncSession, actor: Actor | None, occurrence_id: int) -> Occ
         listed_names=tuple(r.display_name for r in yes if r.show_name),
         unlisted_count=sum(1 for r in yes if not r.show_name),
         my_status=my,
-        roles=tuple((role, name) for role, name in roles),
+        # who hid their name from "who is coming" is not named under the roles either
+        roles=tuple((role, None if shown is False else name) for role, name, shown in roles),
         channel_id=occ.channel_id,
         message_id=occ.message_id,
         thread_id=occ.thread_id,
@@ -1123,37 +1303,92 @@ async def view(db: AsyncSession, actor: Actor | None, occurrence_id: int) -> Occ
     )
 
 
-async def upcoming(
+PAGE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What `/sessie lijst` may narrow the meetings to come down to."""
+
+    only_free: bool = False
+    site_id: int | None = None  # meetings for this pilot site only
+    month: tuple[int, int] | None = None  # (year, month) in the community's time zone
+
+
+@dataclass(frozen=True)
+class SessionPage:
+    items: tuple[OccurrenceView, ...]
+    page: int
+    pages: int
+    total: int
+    site: str | None  # the name of the site filtered on
+
+
+async def site_for_filter(db: AsyncSession, actor: Actor, name: str) -> int:
+    """The id of a pilot site named in a filter (an unknown name says which ones exist)."""
+    return (await find_site(db, actor, name)).id
+
+
+async def listing(
     db: AsyncSession,
     actor: Actor,
+    filters: ListFilters,
+    page: int = 1,
     *,
-    only_free: bool = False,
-    limit: int = 10,
+    tz: ZoneInfo,
+    per_page: int = PAGE_SIZE,
     now: datetime | None = None,
-) -> list[OccurrenceView]:
+) -> SessionPage:
+    """One page of the meetings to come, soonest first, with how many there are in all."""
     require(actor, VIEW_SESSIONS)
+    current = _now(now)
+    conditions = [
+        SessionSeries.community_id == actor.community_id,
+        SessionOccurrence.status == "scheduled",
+        SessionOccurrence.ends_at >= current,
+    ]
+    site_name = None
+    if filters.site_id is not None:
+        site_name = await db.scalar(
+            select(Site.name).where(
+                Site.id == filters.site_id, Site.community_id == actor.community_id
+            )
+        )
+        if site_name is None:  # a site removed since the page was shown
+            raise NotFound("errors.not_found")
+        conditions.append(SessionSeries.site_id == filters.site_id)
+    if filters.month is not None:
+        year, month = filters.month
+        after = (year + 1, 1) if month == 12 else (year, month + 1)
+        conditions += [
+            SessionOccurrence.starts_at >= datetime(year, month, 1, tzinfo=tz).astimezone(UTC),
+            SessionOccurrence.starts_at < datetime(*after, 1, tzinfo=tz).astimezone(UTC),
+        ]
+    if filters.only_free:
+        coming = (
+            select(func.count(SessionRsvp.id))
+            .where(SessionRsvp.occurrence_id == SessionOccurrence.id, SessionRsvp.status == "yes")
+            .correlate(SessionOccurrence)
+            .scalar_subquery()
+        )
+        conditions.append(coming < SessionSeries.capacity)
+    chosen = (
+        select(SessionOccurrence.id)
+        .join(SessionSeries, SessionSeries.id == SessionOccurrence.series_id)
+        .where(*conditions)
+    )
+    total = int(await db.scalar(select(func.count()).select_from(chosen.subquery())) or 0)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
     ids = list(
         await db.scalars(
-            select(SessionOccurrence.id)
-            .join(SessionSeries, SessionSeries.id == SessionOccurrence.series_id)
-            .where(
-                SessionSeries.community_id == actor.community_id,
-                SessionOccurrence.status == "scheduled",
-                SessionOccurrence.ends_at >= _now(now),
-            )
-            .order_by(SessionOccurrence.starts_at)
-            .limit(200)
+            chosen.order_by(SessionOccurrence.starts_at, SessionOccurrence.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
         )
     )
-    views = []
-    for occurrence_id in ids:
-        item = await view(db, actor, occurrence_id)
-        if only_free and item.free_places == 0:
-            continue
-        views.append(item)
-        if len(views) >= limit:
-            break
-    return views
+    items = tuple([await view(db, actor, i) for i in ids])
+    return SessionPage(items=items, page=page, pages=pages, total=total, site=site_name)
 
 
 async def mine(
@@ -1406,12 +1641,14 @@ async def toggle_show_name(db: AsyncSession, actor: Actor, occurrence_id: int) -
     return entry.show_name
 
 
-async def schedule_extension(db: AsyncSession, community_id: int, settings: Settings) -> None:
-    """Make sure the daily job that extends open-ended series is due."""
+async def schedule_extension(
+    db: AsyncSession, community_id: int, settings: Settings, now: datetime | None = None
+) -> None:
+    """Make sure the daily job that extends recurring series is due."""
     tz = settings.tz
-    tomorrow = datetime.now(tz).replace(hour=3, minute=0, second=0, microsecond=0) + timedelta(
-        days=1
-    )
+    tomorrow = _now(now).astimezone(tz).replace(
+        hour=3, minute=0, second=0, microsecond=0
+    ) + timedelta(days=1)
     await scheduling.schedule(
         db,
         community_id=community_id,

@@ -226,7 +226,7 @@ def test_agenda_docx_is_a_report_for_a_manager() -> None:
         "#1",
         f"{SCRIPT}\nUitleg bij {SCRIPT}\ntweede regel",
         "ondersteuningsbehoefte\ninterpersoonlijk",
-        "in uitvoering\n2 steun",
+        "in uitvoering\n2 keer steun",
         "De Achterkant\nAnouk\n29 maart 2026",
     ]
     assert [c.text for c in points.rows[2].cells][4].endswith("anoniem ingediend\n29 maart 2026")
@@ -248,7 +248,7 @@ def test_english_docx_is_british_english() -> None:
     document = Document(io.BytesIO(data))
     assert document.core_properties.language == "en-GB"
     cells = [c.text for c in document.tables[-1].rows[1].cells]
-    assert cells[4].endswith("29 March 2026") and cells[3] == "in progress\n2 support"
+    assert cells[4].endswith("29 March 2026") and cells[3] == "in progress\nsupported by 2"
 
 
 def test_columns_are_at_least_as_wide_as_their_longest_word() -> None:

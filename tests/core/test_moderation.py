@@ -157,10 +157,10 @@ async def test_a_moderator_hides_a_point_and_restores_it(app: App) -> None:
     assert seen.hidden and seen.title == "" and seen.description == "" and seen.author is None
     assert seen.support_count == 1 and seen.status == "nieuw"
     assert [(i.id, i.hidden) for i in page.items] == [(item.id, True), (other.id, False)]
-    text = shown(agenda_card(seen, "nl"))
+    text = shown(agenda_card(seen, "nl", tz=app.settings.tz))
     assert HIDDEN_NL in text and "Een moderator heeft de tekst van dit punt verborgen." in text
     assert SECRET not in text and "Anna" not in text and REASON not in text
-    assert agenda_card(seen, "nl").buttons == [], "no support button on a hidden point"
+    assert agenda_card(seen, "nl", tz=app.settings.tz).buttons == [], "no support on a hidden point"
 
     # new support waits; withdrawing one's support still works
     joost = await actor_for(app.sessionmaker, "Joost")

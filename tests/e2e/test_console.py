@@ -35,11 +35,11 @@ def run_console(
 SETUP_SCRIPT = """\
 # A coordinator sets up the community
 /leerbot setup agenda:#ontwikkelagenda coordinatorrol:@Coordinatoren taal:nl
-/site toevoegen naam:"De Achterkant" plaats:Utrecht organisatie:ETZ soort:ggz
+/site toevoegen naam:ETZ plaats:Utrecht organisatie:"De Achterkant" soort:verslavingszorg
 /site toevoegen naam:"Kunstwerkplaats 4B" plaats:Venray
 /site lijst
 .als Sanne ervaringsdeskundige
-/profiel instellen site:"de achterkant"
+/profiel instellen site:etz
 /profiel ervaring
 Ik deel dit alleen met mezelf.
 /help
@@ -70,9 +70,9 @@ def test_scripted_session_sets_up_shares_exports_and_deletes(
     assert result.returncode == 0, out + result.stderr
     assert "Traceback" not in out + result.stderr
     assert "Kanaal voor de ontwikkelagenda: #ontwikkelagenda" in out
-    assert "De proeftuin **De Achterkant** is toegevoegd." in out
+    assert "De proeftuin **ETZ** is toegevoegd." in out
     assert "== Proeftuinen (2) ==" in out
-    assert "De Achterkant: ETZ, Utrecht" in out
+    assert "ETZ: De Achterkant, Utrecht" in out
     # Sanne, a member, sees member commands only, in Dutch and then in English.
     dutch_help, english_help = out.split("== Hulp ==")[1], out.split("== Help ==")[1]
     assert "/profiel instellen" in dutch_help and "/site toevoegen" not in dutch_help.split("==")[0]
@@ -83,7 +83,7 @@ def test_scripted_session_sets_up_shares_exports_and_deletes(
     document = json.loads(exports[0].read_text(encoding="utf-8"))
     profile = document["data"]["profile"]["profile"]
     assert profile["lived_experience"] == "Ik deel dit alleen met mezelf."
-    assert profile["role"] == "ervaringsdeskundige" and profile["site"] == "De Achterkant"
+    assert profile["role"] == "ervaringsdeskundige" and profile["site"] == "ETZ"
     assert "Your data has been deleted." in out
 
     again = run_console(database_url, "/mydata\n1\n", "--as", "Sanne", "--no-demo", cwd=tmp_path)
@@ -103,15 +103,52 @@ def test_a_failed_command_makes_the_script_exit_non_zero(database_url: str, tmp_
 
 
 def test_demo_community_for_a_newcomer(database_url: str, tmp_path: Path) -> None:
+    """The four pilot sites as the 2012 factsheet "Liggen we op Koers?" describes them: each
+    site is a project, run by an organisation, all four in addiction care."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from leerbot.db.engine import create_engine
+    from leerbot.db.models import Organisation
+
     result = run_console(database_url, "/site lijst\n", "--demo", cwd=tmp_path)
+    out = result.stdout
     assert result.returncode == 0, result.stderr
-    for site in (
-        "De Achterkant",
-        "Cliënten Service Desk",
-        "Help mijn buurman (ver)zuipt",
-        "Kunstwerkplaats 4B",
-    ):
-        assert site in result.stdout
+    assert "de vier proeftuinen uit de factsheet 'Liggen we op Koers?'" in out
+    assert "ETZ: De Achterkant, Utrecht" in out
+    assert "Ervaringsdeskundigen Trainen Zorgprofessionals." in out
+    assert "zes cliëntenraden en Stichting G.O.U.D." in out
+    assert "Cliënten Service Desk: Arkin, Amsterdam" in out
+    assert (
+        "Help mijn buurman (ver)zuipt: Verslavingszorg Noord Nederland (VNN), Emmen en Hoogeveen"
+        in out
+    )
+    assert "Kunstwerkplaats 4B: Verslavingszorg Vincent van Gogh, Venray" in out
+
+    async def kinds() -> dict[str, list[str]]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(select(Organisation.name, Organisation.kinds))
+                return {name: list(kinds) for name, kinds in rows}
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(kinds()) == {
+        "De Achterkant": ["verslavingszorg"],
+        "Arkin": ["verslavingszorg"],
+        "Verslavingszorg Noord Nederland (VNN)": ["verslavingszorg"],
+        "Verslavingszorg Vincent van Gogh": ["verslavingszorg"],
+    }
+
+
+def test_demo_in_english(database_url: str, tmp_path: Path) -> None:
+    result = run_console(database_url, "/site list\n", "--demo", "--lang", "en", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Help mijn buurman (ver)zuipt: Verslavingszorg Noord Nederland (VNN), " in result.stdout
+    assert "Emmen and Hoogeveen" in result.stdout
+    assert "six client councils and Stichting G.O.U.D." in result.stdout
 
 
 @pytest.mark.parametrize(

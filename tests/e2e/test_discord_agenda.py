@@ -281,7 +281,7 @@ async def test_a_named_point_gets_a_card_a_thread_and_live_support(live: World) 
     # Kees supports it: he is told (in his language), and everyone sees the count go up
     supported = await fake.click(message, "Steun dit punt", by=world.kees)
     assert supported.ephemeral
-    assert "You now support Intervisie in elk team. The point has 1 supporters." in seen(supported)
+    assert "You now support Intervisie in elk team. The point has 1 supporter." in seen(supported)
     await card_shows(world, 1, "Steun", "1")
 
     # a second click does not count twice: he may withdraw instead
@@ -455,11 +455,11 @@ async def test_merging_moves_support_without_counting_anyone_twice(live: World) 
     late = await fake.slash(world.sanne, "agenda steun", punt=2)
     assert "Dit punt is samengevoegd met #1. Kijk daar." in seen(late)
     listed = seen(await fake.slash(world.sanne, "agenda lijst"))
-    assert "#1** Meer intervisie · 2 steun" in listed and "#2**" not in listed
+    assert "#1** Meer intervisie · 2 keer steun" in listed and "#2**" not in listed
     again = await fake.slash(world.admin, "agenda samenvoegen", punt=1, in_punt=1, reden="x")
     assert "Een punt kan niet met zichzelf worden samengevoegd." in seen(again)
     twice = await fake.slash(world.admin, "agenda samenvoegen", punt=2, in_punt=1, reden="x")
-    assert "Dit punt is samengevoegd met #1. Kijk daar." in seen(twice)
+    assert "Punt #2 is al samengevoegd met #1. Kies #1 om verder te gaan." in seen(twice)
 
 
 # --- the list ----------------------------------------------------------------------------
@@ -480,8 +480,8 @@ async def test_the_list_is_filtered_and_paged(world: World) -> None:
     assert "Ontwikkelagenda (pagina 1 van 2, 8 punten)" in seen(everything)
     lines = seen(everything).splitlines()[1:]
     assert lines[:2] == [
-        "**#3** Samenwerkingspunt 3 · 2 steun · nieuw",
-        "**#5** Samenwerkingspunt 5 · 1 steun · nieuw",
+        "**#3** Samenwerkingspunt 3 · 2 keer steun · nieuw",
+        "**#5** Samenwerkingspunt 5 · 1 keer steun · nieuw",
     ], "most supported first"
     assert buttons(everything.message) == ["Volgende"]
 
@@ -498,8 +498,8 @@ async def test_the_list_is_filtered_and_paged(world: World) -> None:
     assert seen(page_one).count("Samenwerkingspunt") == 5
 
     parked = seen(await fake.slash(world.sanne, "agenda lijst", status="geparkeerd"))
-    assert "(pagina 1 van 1, 1 punten)" in parked
-    assert "**#6** Samenwerkingspunt 6 · 0 steun · geparkeerd" in parked
+    assert "(pagina 1 van 1, 1 punt)" in parked
+    assert "**#6** Samenwerkingspunt 6 · 0 keer steun · geparkeerd" in parked
     ambitions = seen(await fake.slash(world.sanne, "agenda lijst", soort="ambitie"))
     assert "Europees netwerk" in ambitions and "Samenwerkingspunt" not in ambitions
     by_date = seen(await fake.slash(world.sanne, "agenda lijst", sorteer="datum"))
@@ -546,7 +546,7 @@ async def test_bad_input_is_refused_clearly_and_changes_nothing(live: World) -> 
     )
     assert odd.modal is None, "refused before the member types anything"
     assert odd.ephemeral
-    assert "Kies voor **thema** een van deze: Van behandelklimaat naar" in seen(odd)
+    assert "Kies voor **thema**: `Van behandelklimaat naar herstelklimaat`, `Een" in seen(odd)
 
     listed = await fake.slash(world.sanne, "agenda lijst")
     assert "Er staan (nog) geen punten op de agenda" in seen(listed)
@@ -574,7 +574,7 @@ async def test_bad_input_is_refused_clearly_and_changes_nothing(live: World) -> 
     )
     assert "**reden** is te lang: 400 tekens. Het mag maximaal 300 tekens zijn." in seen(reason)
     theme = await raw_slash(world, world.admin, "export", formaat="csv", thema="onbekend")
-    assert "Kies voor **thema** een van deze:" in seen(theme) and not theme.files
+    assert "Kies voor **thema**: `Van behandelklimaat" in seen(theme) and not theme.files
     unknown = await fake.slash(world.sanne, "agenda bekijken", punt=42)
     assert "Agendapunt #42 ken ik niet. Bekijk de punten met /agenda lijst." in seen(unknown)
 

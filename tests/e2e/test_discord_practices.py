@@ -355,7 +355,7 @@ async def test_sharing_takes_two_forms_and_a_check_before_anything_is_visible(
     text = seen(check)
     assert "Controle voor je deelt: kan iemand uit deze tekst een cliënt herkennen?" in text
     assert "Praktijk #1: Herstelcafé" in text and "Twintig bezoekers per keer" in text
-    assert field_of(check, "Tags") == "herstel, lotgenoten"
+    assert field_of(check, "Trefwoorden") == "herstel, lotgenoten"
     assert field_of(check, "Proeftuin") == "De Achterkant"
     assert labels(check) == [CONFIRM, "Nog aanpassen", "Niet delen"]
 
@@ -680,10 +680,10 @@ async def test_missing_or_overlong_fields_get_a_clear_message_and_nothing_is_sav
         await fake.slash(world.sanne, "praktijk delen"), {"title": "Goed", "what_we_do": "Iets"}
     )
     for values, message in [
-        ({"tags": ", ".join(f"tag{n}" for n in range(11))}, "Gebruik hoogstens 10 tags."),
+        ({"tags": ", ".join(f"tag{n}" for n in range(11))}, "Gebruik hoogstens 10 trefwoorden."),
         (
             {"tags": "werk, " + "t" * 41},
-            "**tags** is te lang: 41 tekens. Het mag maximaal 40 tekens zijn.",
+            "**trefwoorden** is te lang: 41 tekens. Het mag maximaal 40 tekens zijn.",
         ),
         (
             {"funding": "f" * 501},
@@ -749,7 +749,7 @@ async def test_the_author_edits_both_parts_and_the_card_shows_it_was_edited(
     assert {i["custom_id"]: i.get("value") for i in second.modal.inputs()}["tags"] == "wijk"
     again = await fake.submit_modal(second, {"tags": "wijk, fietsen", "result": "Tien buren"})
     assert field_of(again, "Aangepast") == "2 keer (eerdere versies bewaard)"
-    assert field_of(again, "Tags") == "wijk, fietsen"
+    assert field_of(again, "Trefwoorden") == "wijk, fietsen"
     await settled(world)
     assert field_of(card, "Aangepast") == "2 keer (eerdere versies bewaard)"
     assert "Tien buren" in seen(card)
@@ -1044,9 +1044,9 @@ async def test_practices_link_to_sessions_and_agenda_points_and_show_each_other(
     assert seen(both) == "Kies een sessie of een praktijk (één van de twee)."
 
     practice = await fake.slash(world.closed, "praktijk bekijken", nummer=number)
-    assert field_of(practice, "Hoort bij") == f"agendapunt #{point}, intervisie #{session}"
+    assert field_of(practice, "Gekoppeld aan") == f"agendapunt #{point}, intervisie #{session}"
     agenda = await fake.slash(world.closed, "agenda bekijken", punt=point)
-    assert field_of(agenda, "Hoort bij") == f"praktijk #{number}"
+    assert field_of(agenda, "Gekoppeld aan") == f"praktijk #{number}"
 
 
 async def test_a_practice_with_every_field_full_still_fits_on_discord(world: World) -> None:
@@ -1100,7 +1100,7 @@ async def test_the_posted_cards_show_their_links(world: World) -> None:
     await fake.slash(world.sanne, "praktijk koppel", nummer=number, sessie=session)
     await fake.slash(world.admin, "agenda koppel", punt=point, praktijk=number)
     await settled(world)
-    shown = (field_of(practice_card, "Hoort bij"), field_of(agenda_card, "Hoort bij"))
+    shown = (field_of(practice_card, "Gekoppeld aan"), field_of(agenda_card, "Gekoppeld aan"))
     assert shown == (f"agendapunt #{point}, intervisie #{session}", f"praktijk #{number}")
 
 
@@ -1116,7 +1116,7 @@ async def test_an_agenda_point_cannot_link_a_practice_that_does_not_exist(world:
             f"Praktijk #{number} ken ik niet. Zoek praktijken met /praktijk zoek."
         )
     agenda = await fake.slash(world.closed, "agenda bekijken", punt=point)
-    assert field_of(agenda, "Hoort bij") is None, "nothing was linked"
+    assert field_of(agenda, "Gekoppeld aan") is None, "nothing was linked"
 
 
 async def test_numbers_and_codes_are_found_the_same_way_on_each_database(world: World) -> None:

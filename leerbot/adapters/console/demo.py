@@ -1,39 +1,76 @@
-"""A small demo community, so a newcomer sees something at once: the four pilot sites of
-the 2012 Community of Learners (factsheet "Liggen we op Koers?", shared/seeds/000)."""
+"""A small demo community, so a newcomer sees something at once: the four pilot sites
+(proeftuinen) of the 2012 Community of Learners, as the factsheet "Liggen we op Koers?"
+(Kennisnetwerk Het Zwarte Gat and IVO, 2012) describes them. All four are in addiction care
+(verslavingszorg). A site is the project; the organisation runs it:
+
+- Ervaringsdeskundigen Trainen Zorgprofessionals (ETZ), run by De Achterkant in Utrecht: a
+  partnership of six client councils and Stichting G.O.U.D.;
+- Cliënten Service Desk, at Arkin in Amsterdam;
+- Help mijn buurman (ver)zuipt, at VNN (Verslavingszorg Noord Nederland) in Emmen and
+  Hoogeveen;
+- Kunstwerkplaats 4B, at Verslavingszorg Vincent van Gogh in Venray.
+
+The descriptions and the place names that differ by language are in prompts/*/console.yaml
+(`console.demo`), in the language the console speaks when the demo is made.
+"""
 
 from __future__ import annotations
 
-from leerbot.adapters.console.session import CONSOLE_PLACE, Who
-from leerbot.chat.dispatch import Dispatcher
+from dataclasses import dataclass
 
-DEMO_SCRIPT: tuple[tuple[str, str, str], ...] = (
-    ("Coördinator", "coordinator", "/leerbot setup aankondigingen:algemeen sessies:intervisie"),
-    (
-        "Coördinator",
-        "coordinator",
-        '/site toevoegen naam:"De Achterkant" plaats:Utrecht organisatie:ETZ soort:ggz',
+from leerbot.adapters.console.session import CONSOLE_PLACE, Who, parse_command_line
+from leerbot.chat.dispatch import Dispatcher
+from leerbot.i18n import translate
+
+COORDINATOR = Who("Coördinator", "coordinator")
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    key: str  # console.demo.<key>.description (and .city when the place is two towns)
+    name: str
+    organisation: str
+    city: str | None  # None: console.demo.<key>.city
+    kind: str = "verslavingszorg"
+
+
+DEMO_SITES: tuple[DemoSite, ...] = (
+    DemoSite("etz", "ETZ", "De Achterkant", "Utrecht"),
+    DemoSite("csd", "Cliënten Service Desk", "Arkin", "Amsterdam"),
+    DemoSite(
+        "buurman",
+        "Help mijn buurman (ver)zuipt",
+        "Verslavingszorg Noord Nederland (VNN)",
+        None,
     ),
-    (
-        "Coördinator",
-        "coordinator",
-        '/site toevoegen naam:"Cliënten Service Desk" plaats:Amsterdam organisatie:Arkin '
-        "soort:verslavingszorg",
-    ),
-    (
-        "Coördinator",
-        "coordinator",
-        '/site toevoegen naam:"Help mijn buurman (ver)zuipt" plaats:Emmen organisatie:VNN '
-        "soort:verslavingszorg",
-    ),
-    (
-        "Coördinator",
-        "coordinator",
-        '/site toevoegen naam:"Kunstwerkplaats 4B" plaats:Venray organisatie:"Vincent van Gogh" '
-        "soort:ggz",
-    ),
-    ("Sanne", "lid", '/profiel instellen rol:ervaringsdeskundige site:"De Achterkant"'),
-    ("Daan", "lid", '/profiel instellen rol:professional site:"Kunstwerkplaats 4B"'),
+    DemoSite("4b", "Kunstwerkplaats 4B", "Verslavingszorg Vincent van Gogh", "Venray"),
 )
+
+DEMO_MEMBERS: tuple[tuple[Who, str], ...] = (
+    (Who("Sanne", "lid"), "/profiel instellen rol:ervaringsdeskundige site:ETZ"),
+    (Who("Daan", "lid"), '/profiel instellen rol:professional site:"Kunstwerkplaats 4B"'),
+)
+
+
+def demo_script(locale: str) -> list[tuple[Who, str]]:
+    """The demo as console lines: who types what."""
+
+    def quoted(text: str) -> str:
+        return '"' + text.replace('"', "'") + '"'
+
+    lines = [(COORDINATOR, "/leerbot setup aankondigingen:algemeen sessies:intervisie")]
+    for site in DEMO_SITES:
+        city = site.city or translate(locale, f"console.demo.{site.key}.city")
+        description = translate(locale, f"console.demo.{site.key}.description")
+        lines.append(
+            (
+                COORDINATOR,
+                f"/site toevoegen naam:{quoted(site.name)} plaats:{quoted(city)} "
+                f"organisatie:{quoted(site.organisation)} soort:{site.kind} "
+                f"beschrijving:{quoted(description)}",
+            )
+        )
+    return [*lines, *DEMO_MEMBERS]
 
 
 async def community_is_empty(dispatcher: Dispatcher) -> bool:
@@ -50,14 +87,10 @@ async def community_is_empty(dispatcher: Dispatcher) -> bool:
     return not count
 
 
-async def create_demo(dispatcher: Dispatcher) -> None:
+async def create_demo(dispatcher: Dispatcher, locale: str = "nl") -> None:
     """Fill the console community with the demo sites and two members, quietly."""
-    from leerbot.adapters.console.session import parse_command_line
-
-    for name, role, line in DEMO_SCRIPT:
+    for who, line in demo_script(locale):
         words, args = parse_command_line(line)
-        reply = await dispatcher.run_text(
-            CONSOLE_PLACE, Who(name, role).identity(None), words, dict(args)
-        )
+        reply = await dispatcher.run_text(CONSOLE_PLACE, who.identity(None), words, dict(args))
         if reply.is_error:
             raise RuntimeError(f"demo step failed: {line}")

@@ -4,6 +4,12 @@ numbered choices, files written to disk. Reads a script from stdin when it is no
 
 Console-only lines start with a dot: `.als NAAM [rol]` switches who you are, `.taal en`
 switches language, `.stop` ends. Lines starting with `#` are comments.
+
+Where the lines come from and how replies look are given to the session: a script (an
+iterator of lines, plain text) or a person at a terminal (`terminal.Terminal`: line editing,
+completion, Ctrl-C; replies rendered as Markdown). Ctrl-C while the console waits for a line
+raises `Interrupted` from `ask`: at the prompt it drops the line, in a form it cancels the
+form (nothing is stored), at numbered choices it chooses nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from leerbot.adapters.console.render import PlainRenderer, Renderer, visible
 from leerbot.chat.commands import MemberRef, ParamType
 from leerbot.chat.context import Place
 from leerbot.chat.dispatch import Dispatcher
@@ -59,16 +66,17 @@ def parse_command_line(line: str) -> tuple[list[str], dict[str, str]]:
 
 
 def format_reply(reply: Reply, locale: str) -> list[str]:
-    """Title, text and fields of a reply as console lines (buttons and files apart)."""
-    lines = []
-    if reply.title:
-        lines.append(f"== {render(reply.title, locale)} ==")
-    if reply.text:
-        lines.append(render(reply.text, locale))
-    for item in reply.fields:
-        value = render(item.value, locale).replace("\n", "\n    ")
-        lines.append(f"  {render(item.label, locale)}: {value}")
-    return lines
+    """Title, text and fields of a reply as plain console lines (buttons and files apart)."""
+    return PlainRenderer().reply(reply, locale)
+
+
+class Interrupted(Exception):
+    """Ctrl-C while the console waited for a line."""
+
+
+Ask = Callable[[str, str], Awaitable[str | None]]
+"""`ask(prompt, kind)` → the line typed, or None at the end (Ctrl-D); kind is "command",
+"field" (a form) or "choice" (numbered buttons). Raises `Interrupted` on Ctrl-C."""
 
 
 @dataclass
@@ -93,14 +101,24 @@ class ConsoleSession:
     dispatcher: Dispatcher
     who: Who
     locale: str | None = None
-    out: TextIO = field(default_factory=lambda: sys.stdout)
+    out: TextIO | None = None
+    """Where lines go; None: `sys.stdout` at the moment of writing."""
+    emit: Callable[[str], None] | None = None
+    """Instead of `out`: a terminal that shows each line (above its prompt, if one is up)."""
     files_dir: Path = field(default_factory=Path.cwd)
     interactive: bool = False
     failures: int = 0
     _lines: Iterator[str] = field(default_factory=lambda: iter(()))
     _pushed: list[str] = field(default_factory=list)
-    ask: Callable[[str], str | None] | None = None
+    ask: Ask | None = None
     after_command: Callable[[], Awaitable[object]] | None = None
+    renderer: Renderer = field(default_factory=PlainRenderer)
+    hold_notices: bool = False
+    """Interactive: what the platform shows (reminders, posts, DMs) while a command is being
+    handled waits until that command's own output is complete, so it never lands in the
+    middle of it; while the console waits for a line it is shown at once."""
+    _waiting: bool = False
+    _held: list[str] = field(default_factory=list)
 
     # --- text ----------------------------------------------------------------------------
 
@@ -112,20 +130,46 @@ class ConsoleSession:
         return translate(self.lang, key, **params)
 
     def say(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
+        if self.emit is not None:
+            self.emit(text)
+        else:
+            print(text, file=self.out or sys.stdout, flush=True)
+
+    def notice(self, text: str) -> None:
+        """A line from the platform side (a DM, a post, an event), not from the command."""
+        if self.hold_notices and not self._waiting:
+            self._held.append(text)
+        else:
+            self.say(text)
+
+    def flush_notices(self) -> None:
+        held, self._held = self._held, []
+        for text in held:
+            self.say(text)
 
     # --- input ---------------------------------------------------------------------------
 
-    def _next_line(self, prompt: str) -> str | None:
+    async def _next_line(self, prompt: str, kind: str = "command") -> str | None:
         if self._pushed:
             return self._pushed.pop()
         if self.ask is not None:
-            return self.ask(prompt)
+            self.flush_notices()
+            self._waiting = True
+            try:
+                return await self.ask(prompt, kind)
+            finally:
+                self._waiting = False
         return next(self._lines, None)
 
-    def _peek_choice(self, count: int) -> int | None:
+    async def _peek_choice(self, count: int) -> int | None:
         """In a script, a line with just a number right after buttons picks one."""
-        line = self._next_line(self.t("console.choose_prompt", count=count) + " ")
+        try:
+            line = await self._next_line(
+                self.t("console.choose_prompt", count=count) + " ", "choice"
+            )
+        except Interrupted:
+            self.say(self.t("console.choice_interrupted"))
+            return None
         if line is None:
             return None
         stripped = line.strip()
@@ -143,7 +187,11 @@ class ConsoleSession:
         """Run every line; returns the number of commands that failed."""
         self._lines = lines
         while True:
-            line = self._next_line(self.t("console.prompt", name=self.who.name) + " ")
+            try:
+                line = await self._next_line(self.t("console.prompt", name=self.who.name) + " ")
+            except Interrupted:
+                self.say(self.t("console.interrupted"))
+                continue
             if line is None:
                 break
             if not await self.handle_line(line):
@@ -240,12 +288,12 @@ class ConsoleSession:
         locale = reply.locale or self.lang
         if reply.is_error:
             self.failures += 1
-            self.say("! " + render(reply.text, locale))
+            self.say(self.renderer.error(render(reply.text, locale)))
             return
-        for line in format_reply(reply, locale):
+        for line in self.renderer.reply(reply, locale):
             self.say(line)
         for extra in reply.followups:
-            for line in format_reply(extra, extra.locale or locale):
+            for line in self.renderer.reply(extra, extra.locale or locale):
                 self.say(line)
         for attachment in reply.attachments:
             path = self._write_file(attachment.filename, attachment.data)
@@ -254,11 +302,8 @@ class ConsoleSession:
             await self._fill_form(reply, locale)
             return
         if reply.buttons:
-            labels = "  ".join(
-                f"[{i}] {render(b.label, locale)}" for i, b in enumerate(reply.buttons, 1)
-            )
-            self.say(labels)
-            choice = self._peek_choice(len(reply.buttons))
+            self.say(self.renderer.buttons([render(b.label, locale) for b in reply.buttons]))
+            choice = await self._peek_choice(len(reply.buttons))
             if choice is not None:
                 button = reply.buttons[choice - 1]
                 if not self.interactive:
@@ -272,14 +317,17 @@ class ConsoleSession:
     async def _fill_form(self, reply: Reply, locale: str) -> None:
         form = reply.form
         assert form is not None
-        self.say(f"-- {render(form.title, locale)} --")
+        self.say(f"-- {visible(render(form.title, locale))} --")
         values: dict[str, str] = {}
         for item in form.fields:
             # a question too long for a Discord label continues in its placeholder
             long_text = isinstance(item.placeholder, UserText)
-            label = render(item.placeholder if long_text else item.label, locale)
+            label = visible(render(item.placeholder if long_text else item.label, locale))
             hint = " " + translate(locale, "console.optional") if not item.required else ""
-            line = self._next_line(f"{label}{hint}: ")
+            try:
+                line = await self._next_line(f"{label}{hint}: ", "field")
+            except Interrupted:
+                line = None
             if line is None:
                 self.say("! " + translate(locale, "console.form_cancelled"))
                 self.failures += 1

@@ -12,7 +12,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from leerbot.chat.commands import Command, MemberRef, Param, ParamType, Registry
+from leerbot.chat.commands import (
+    DB_INT_MAX,
+    DB_INT_MIN,
+    Command,
+    MemberRef,
+    Param,
+    ParamType,
+    Registry,
+)
 from leerbot.i18n import has_key, translate
 
 log = logging.getLogger("leerbot.discord")
@@ -78,7 +86,9 @@ def option_json(command: Command, param: Param) -> dict[str, Any]:
         "required": param.required,
     }
     if param.type is ParamType.TEXT:
-        if param.max_length is not None:
+        # A choice is its own limit: a length limit would only hide choices whose value is
+        # longer (Discord sends the value, the member picks the label).
+        if param.max_length is not None and not param.choices:
             option["max_length"] = min(param.max_length, 6000)
         if param.choices:
             option["choices"] = [
@@ -90,10 +100,10 @@ def option_json(command: Command, param: Param) -> dict[str, Any]:
                 for choice in param.choices
             ]
     elif param.type is ParamType.INTEGER:
-        if param.min_value is not None:
-            option["min_value"] = param.min_value
-        if param.max_value is not None:
-            option["max_value"] = param.max_value
+        # Always both bounds (by default what a database column holds): Discord's own
+        # client then refuses 99999999999999999999 before it reaches the bot.
+        option["min_value"] = param.min_value if param.min_value is not None else DB_INT_MIN
+        option["max_value"] = param.max_value if param.max_value is not None else DB_INT_MAX
     elif param.type is ParamType.CHANNEL:
         option["channel_types"] = (
             VOICE_CHANNEL_TYPES if param.channel_kind == "voice" else TEXT_CHANNEL_TYPES
