@@ -1,11 +1,11 @@
 # leerbot: slim Python image, non-root, data in a volume, `leerbot run` by default.
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE ./
+COPY pyproject.toml README.md LICENSE requirements.lock ./
 COPY leerbot ./leerbot
 COPY prompts ./prompts
 COPY config ./config
-RUN pip install --no-cache-dir --prefix=/install .
+RUN pip install --no-cache-dir --prefix=/install -c requirements.lock .
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -28,7 +28,10 @@ ROLE_CHOICES = (
     Choice("geen", "zeg ik liever niet", "rather not say"),
 )
 KIND_CHOICES = tuple(
-    Choice(kind, kind.replace("_", " "), kind.replace("_", " ")) for kind in core.ORGANISATION_KINDS
+    Choice(
+        kind, translate("nl", f"community.kinds.{kind}"), translate("en", f"community.kinds.{kind}")
+    )
+    for kind in core.ORGANISATION_KINDS
 )
 
 

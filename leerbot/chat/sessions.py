@@ -43,7 +43,11 @@ REPEAT_CHOICES = (
     Choice("maandelijks", "maandelijks (zelfde weekdag)", "monthly (same weekday)"),
 )
 ROLE_CHOICES = (
-    Choice("inbrenger", "inbrenger (brengt een casus in)", "case presenter (brings a case)"),
+    Choice(
+        "inbrenger",
+        "inbrenger (vertelt over een situatie uit het werk)",
+        "case presenter (brings a situation from work)",
+    ),
     Choice("gespreksleider", "gespreksleider", "facilitator"),
 )
 

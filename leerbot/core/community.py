@@ -24,7 +24,12 @@ ORGANISATION_KINDS: tuple[str, ...] = (
     "bw",
     "fz",
     "sociaal_domein",
+    "clientenorganisatie",
+    "welzijn",
+    "herstelacademie",
 )
+"""Kinds of organisation (Valente 2023, and the client organisations, welfare work and
+recovery colleges the other sources name); shown in words (prompts `community.kinds`)."""
 LIVED_EXPERIENCE_MAX = 1000
 
 

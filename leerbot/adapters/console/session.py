@@ -115,8 +115,9 @@ class ConsoleSession:
     renderer: Renderer = field(default_factory=PlainRenderer)
     hold_notices: bool = False
     """Interactive: what the platform shows (reminders, posts, DMs) while a command is being
-    handled waits until that command's own output is complete, so it never lands in the
-    middle of it; while the console waits for a line it is shown at once."""
+    handled (with its form and choices) waits until the console is back at its prompt, so
+    it never lands in the middle of the command's output; while the console waits at the
+    prompt it is shown at once, above it."""
     _waiting: bool = False
     _held: list[str] = field(default_factory=list)
 
@@ -153,8 +154,12 @@ class ConsoleSession:
         if self._pushed:
             return self._pushed.pop()
         if self.ask is not None:
-            self.flush_notices()
-            self._waiting = True
+            # Notices wait while a command, its form or its choices are under way, and show
+            # (all, in order) once the console is back at its prompt, idle.
+            idle = kind == "command"
+            if idle:
+                self.flush_notices()
+            self._waiting = idle
             try:
                 return await self.ask(prompt, kind)
             finally:
