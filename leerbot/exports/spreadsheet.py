@@ -205,7 +205,9 @@ def write_xlsx(tables: Sequence[Table], properties: Properties) -> bytes:
         sheet.autofilter(0, 0, max(count, 1), len(columns) - 1)
         if count:  # a placeholder in the last cell: the sheet's dimension covers the rows
             sheet.write_string(count, len(columns) - 1, _PLACEHOLDER)
-        bodies.append((f"xl/worksheets/sheet{len(bodies) + 1}.xml", len(columns), rows))
+        bodies.append(
+            (f"xl/worksheets/sheet{len(bodies) + 1}.xml", [c.width for c in columns], rows)
+        )
     workbook.close()
     styles = {name: f.xf_index for name, f in formats.items()}
     out = io.BytesIO()
@@ -231,18 +233,32 @@ _PLACEHOLDER = "\u2063leerbot-rows\u2063"
 ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
+ROW_POINTS = 15.0  # one line of 11-point text
+MAX_ROW_POINTS = 409.0  # Excel's limit
+
+
+def _lines(text: str, width: float) -> int:
+    """How many lines wrapped text takes in a column `width` characters wide (a little
+    generous: a cut-off answer is worse than a tall row)."""
+    per_line = max(1, int(width * 1.05))
+    return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+
+
 def _stream_rows(
     out: IO[bytes],
     skeleton: str,
-    width: int,
+    widths: list[float],
     rows: Iterable[Sequence[object]],
     styles: dict[str, int],
 ) -> None:
     """The sheet XML with the rows from row 2 on, after the header row (XlsxWriter's
-    placeholder row is left out)."""
+    placeholder row is left out). A row holding wrapped text gets the height it needs:
+    Excel fits row heights when it opens a file, LibreOffice does not, and would show
+    the answers overlapping."""
     start = skeleton.index("</row>") + len("</row>")  # after the header row
     end = skeleton.index("</sheetData>")
     out.write(skeleton[:start].encode("utf-8"))
+    width = len(widths)
     letters = [_column_letter(n) for n in range(width)]
     text, quoted = (
         f'" s="{styles["text"]}" t="inlineStr"><is><t xml:space="preserve">',
@@ -253,13 +269,16 @@ def _stream_rows(
     chunk: list[str] = []
     size = 0
     for r, row in enumerate(rows, 2):
-        parts = [f'<row r="{r}">']
+        parts = ["<row>"]
+        lines = 1
         for c, value in enumerate(row):
             if value is None or value == "":
                 continue
             if isinstance(value, str):
                 kind = quoted if value.startswith(FORMULA_START) else text
                 parts.append(f'<c r="{letters[c]}{r}{kind}{xml_text(value)}</t></is></c>')
+                if len(value) > widths[c] or "\n" in value:
+                    lines = max(lines, _lines(value, widths[c]))
             elif isinstance(value, date):
                 key = value.date() if isinstance(value, datetime) else value
                 serial = serials.get(key)
@@ -269,6 +288,11 @@ def _stream_rows(
             else:
                 parts.append(f'<c r="{letters[c]}{r}{number}{value}</v></c>')
         parts.append("</row>")
+        if lines > 1:
+            height = min(MAX_ROW_POINTS, lines * ROW_POINTS)
+            parts[0] = f'<row r="{r}" ht="{height:g}" customHeight="1">'
+        else:
+            parts[0] = f'<row r="{r}">'
         line = "".join(parts)
         chunk.append(line)
         size += len(line)
