@@ -7,13 +7,14 @@ this code, so that nothing is ever written by code that does not understand the 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from leerbot import scheduling
+from leerbot import clock as clocks
+from leerbot import lease, scheduling
 from leerbot.chat import job_handlers, load_all
 from leerbot.chat.dispatch import Dispatcher
 from leerbot.chat.platform import Platform
@@ -33,22 +34,47 @@ class App:
     sessionmaker: async_sessionmaker[AsyncSession]
     dispatcher: Dispatcher
     scheduler: Scheduler | None = None
+    clock: clocks.Clock = field(default_factory=lambda: clocks.SYSTEM)
+    """The one clock of core, chat and the scheduler (tests give a FakeClock)."""
+    holder: str = field(default_factory=lease.holder_name)
+    """This app's name as a holder of the scheduler's lease (one per process; every
+    scheduler it makes uses it, so a new one continues where the last left off)."""
 
-    def make_scheduler(self, platform: Platform) -> Scheduler:
-        """A scheduler with every capability's job handlers, not yet started."""
+    def make_scheduler(
+        self,
+        platform: Platform,
+        *,
+        kind: str = "bot",
+        serves: Callable[[str], bool] | None = None,
+        own: Callable[[str], bool] | None = None,
+    ) -> Scheduler:
+        """A scheduler with every capability's job handlers, not yet started. `kind`, `serves`
+        and `own`: see `Scheduler` (a bot, or a console with its own community)."""
         scheduler = Scheduler(
             self.engine,
             self.sessionmaker,
             services={"platform": platform, "settings": self.settings},
+            clock=self.clock,
+            holder=self.holder,
+            kind=kind,
+            serves=serves,
+            own=own,
         )
         for kind, handler in job_handlers().items():
             scheduler.handlers[kind] = handler  # type: ignore[assignment]
         self.scheduler = scheduler
         return scheduler
 
-    async def start_scheduler(self, platform: Platform) -> Scheduler:
+    async def start_scheduler(
+        self,
+        platform: Platform,
+        *,
+        kind: str = "bot",
+        serves: Callable[[str], bool] | None = None,
+        own: Callable[[str], bool] | None = None,
+    ) -> Scheduler:
         """Start the timer for scheduled work, with `platform` for its effects."""
-        scheduler = self.make_scheduler(platform)
+        scheduler = self.make_scheduler(platform, kind=kind, serves=serves, own=own)
         await scheduler.start()
         return scheduler
 
@@ -63,22 +89,27 @@ async def prepare_database(engine: AsyncEngine) -> migrate.SchemaState:
 
 
 @asynccontextmanager
-async def open_app(settings: Settings, *, upgrade: bool = True) -> AsyncIterator[App]:
+async def open_app(
+    settings: Settings, *, upgrade: bool = True, clock: clocks.Clock | None = None
+) -> AsyncIterator[App]:
+    """The app on `settings`' database; `clock` is its time (the system's by default)."""
+    clock = clock or clocks.SYSTEM
     engine = create_engine(settings.database_url.get_secret_value())
     try:
         if upgrade:
             await prepare_database(engine)
         sessionmaker = make_sessionmaker(engine)
         if upgrade:
-            async with sessionmaker() as db, db.begin():
-                purged = await audit.purge_expired(db, settings.privacy.audit_retention_days)
-                finished = await scheduling.purge_finished(
-                    db, saved_search_days=settings.practices.saved_search_days
-                )
-                sealed = await reflections.seal_closed_rounds(db)
-                asked = await reflections.purge_recipients(
-                    db, settings.privacy.round_recipients_retention_days
-                )
+            with clocks.using(clock):
+                async with sessionmaker() as db, db.begin():
+                    purged = await audit.purge_expired(db, settings.privacy.audit_retention_days)
+                    finished = await scheduling.purge_finished(
+                        db, saved_search_days=settings.practices.saved_search_days
+                    )
+                    sealed = await reflections.seal_closed_rounds(db)
+                    asked = await reflections.purge_recipients(
+                        db, settings.privacy.round_recipients_retention_days
+                    )
             if purged or finished or sealed or asked:
                 log.info(
                     "removed %d audit entries past their retention period, %d finished "
@@ -89,8 +120,8 @@ async def open_app(settings: Settings, *, upgrade: bool = True) -> AsyncIterator
                     asked,
                     sealed,
                 )
-        dispatcher = Dispatcher(sessionmaker, settings, load_all())
-        opened = App(settings, engine, sessionmaker, dispatcher)
+        dispatcher = Dispatcher(sessionmaker, settings, load_all(), clock=clock)
+        opened = App(settings, engine, sessionmaker, dispatcher, clock=clock)
         try:
             yield opened
         finally:

@@ -1,4 +1,4 @@
-"""The command line: `leerbot run | console | db upgrade | db status | check-config`.
+"""The command line: `leerbot run | console | health | db upgrade | db status | check-config`.
 
 Every failure a coordinator can cause (a bad config file, a missing token, a database that
 is newer than the code) ends with a plain message and a non-zero exit code, no traceback.
@@ -12,6 +12,8 @@ import dataclasses
 import getpass
 import json
 import logging
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -38,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("run", help="connect to Discord and serve the community")
+    commands.add_parser(
+        "health",
+        help="is the bot on this machine working? (exit 0 yes, 1 no, with the reason)",
+    )
 
     console = commands.add_parser(
         "console", help="talk to the bot in this terminal (no Discord needed)"
@@ -118,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         check_content(settings)
-    except ConfigError as exc:
-        return _fail(str(exc), EXIT_CONFIG)
+    except ConfigError as exc:  # for `health` too a "no" (Docker reserves exit code 2)
+        return _fail(str(exc), EXIT_FAILED_COMMANDS if args.command == "health" else EXIT_CONFIG)
     locale = settings.default_locale
 
     if args.command == "check-config":
@@ -145,7 +151,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         _configure_logging(settings, quiet_console=False)
         return asyncio.run(_run(settings, locale))
+    if args.command == "health":
+        return asyncio.run(_health(settings, locale))
     return EXIT_CONFIG
+
+
+async def _health(settings: Settings, locale: str) -> int:
+    """One line, exit 0 (healthy) or 1: what Docker's HEALTHCHECK and compose run."""
+    from datetime import UTC, datetime
+
+    from leerbot import health
+    from leerbot.db import migrate
+    from leerbot.db.engine import create_engine
+
+    url = settings.database_url.get_secret_value()
+    missing = _missing_sqlite_file(url)
+    if missing is not None:  # connecting would create it
+        print(translate(locale, "cli.health_db_missing", path=str(missing)))
+        return EXIT_FAILED_COMMANDS
+    engine = create_engine(url)
+    try:
+        # the wall clock: the bot writes its heartbeat on the computer's clock too
+        found = await asyncio.wait_for(health.check(engine, datetime.now(UTC)), timeout=20)
+    except migrate.DatabaseTooNew as exc:
+        found = health.Health(False, "health_too_new", {"revision": exc.revision})
+    except Exception as exc:  # unreachable, refused, timed out, or answered with an error
+        found = health.Health(False, "health_db_unreachable", {"error": type(exc).__name__})
+    finally:
+        await engine.dispose()
+    print(translate(locale, f"cli.{found.key}", **found.params))
+    return EXIT_OK if found.ok else EXIT_FAILED_COMMANDS
 
 
 async def _db(settings: Settings, action: str, locale: str) -> int:
@@ -301,9 +336,11 @@ async def _run(settings: Settings, locale: str) -> int:
         from leerbot.adapters.discord import DiscordLoginFailed, run_discord
     except ImportError:  # the Discord front end is optional in a stripped install
         return _fail(translate(locale, "cli.discord_unavailable"), EXIT_CONFIG)
+    stop = _stop_on_signals()
     try:
         async with open_app(settings) as app:
-            await run_discord(app)
+            if not stop.is_set():  # a signal during the start (a migration) ends it here
+                await run_discord(app, stop=stop)
     except migrate.DatabaseTooNew as exc:
         return _fail(translate(locale, "cli.db_too_new", revision=exc.revision), EXIT_DATABASE)
     except DiscordLoginFailed as exc:
@@ -311,6 +348,31 @@ async def _run(settings: Settings, locale: str) -> int:
     except OSError as exc:
         return _fail(translate(locale, "cli.db_unreachable", error=str(exc)), EXIT_DATABASE)
     return EXIT_OK
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """SIGTERM (`docker stop`) and SIGINT (Ctrl-C) set the returned event: `leerbot run`
+    then stops cleanly and exits 0 (see `leerbot.adapters.discord.runner`). A second signal
+    stops at once: work in flight is then taken over after the lease expires."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    log = logging.getLogger("leerbot")
+
+    def on_signal(number: int) -> None:
+        name = signal.Signals(number).name
+        if stop.is_set():
+            log.warning("%s again: stopping at once", name)
+            logging.shutdown()
+            os._exit(EXIT_INTERRUPTED)
+        log.info("%s: stopping", name)
+        stop.set()
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(number, on_signal, number)
+        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C stays an exception
+            pass
+    return stop
 
 
 if __name__ == "__main__":

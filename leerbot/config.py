@@ -35,6 +35,16 @@ class DiscordSettings(_Section):
     test_guild_id: int | None = Field(
         default=None, description="Sync slash commands to this server only (fast, for testing)."
     )
+    nonce_trust_seconds: int = Field(
+        default=120,
+        ge=0,
+        le=240,
+        description=(
+            "After a crash, a message that may have been sent is sent again with the same "
+            "nonce within this many seconds (Discord then returns the first one); later, the "
+            "bot first looks for it in the channel."
+        ),
+    )
     token: SecretStr | None = Field(default=None, exclude=True)
 
 

@@ -12,10 +12,21 @@ and cannot be shared by several processes.
   `replace_existing=True`). Overdue rows run at once when still within their grace period;
   otherwise they are marked missed and logged — a reminder is never sent hours late.
 - A firing claims its row atomically (`UPDATE … SET started_at = now WHERE id = :id AND
-  started_at IS NULL`), so a double run, or two bot processes, cannot send twice. With
-  PostgreSQL, only the process holding an advisory lock runs the timer at all.
+  started_at IS NULL`), so a double run, or two bot processes, cannot send twice.
+- One process per database runs scheduled work: the holder of the lease (`leerbot.lease`,
+  a row renewed every 10 s, on SQLite and PostgreSQL). Others (a second bot, a console
+  beside the bot) run none of it, and take over when the holder stops renewing. A bot takes
+  the lease from a console. A console always runs the work of its own local community,
+  which no bot can deliver; a bot never runs it.
+- A stop (`stop`) takes no new jobs, gives running ones a few seconds to finish, and hands
+  back (unclaims) the rest, which run again at the next start; a job can hand itself back
+  sooner at a safe point (`JobRun.stopping()`, `HandBack`).
 - A periodic sweep arms rows created by other processes (the CLI, a second bot).
-- A job cut off by a crash (claimed, never finished) runs again at the next start; jobs that
+- Due times are on the app's clock (`leerbot.clock`); jobs run with it as the current
+  clock. Tests give a `FakeClock` and move it: what became due runs at once, without
+  waiting for the computer's clock.
+- A job cut off by a crash (claimed, never finished) runs again when the process that takes
+  over sees that its claimer (`claimed_by`) is gone — never while that process lives; jobs that
   send messages record each recipient before sending (`leerbot.chat.delivery`), so the rerun
   skips everyone already reached. The one window left — a crash between recording and
   sending — loses that one message rather than sending it twice.
@@ -26,21 +37,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import event, select, update
+from sqlalchemy import event, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from leerbot.db.models.scheduling import ScheduledJob
+from leerbot import clock as clocks
+from leerbot import lease as leases
+from leerbot.db.models.community import Community
+from leerbot.db.models.scheduling import ScheduledJob, SchedulerLease
+from leerbot.lease import Lease, ProcessRecord
 
 log = logging.getLogger("leerbot.scheduling")
 
 JobHandler = Callable[["JobRun"], Awaitable[None]]
-ADVISORY_LOCK_KEY = 0x1EE2B07  # "leerbot" scheduler, PostgreSQL only
+STOP_SECONDS = 5.0
+"""How long a stop waits for running jobs before it hands them back (a clean stop must end
+within Docker's 10 s)."""
 SWEEP_SECONDS = 300
 SWEEP_HORIZON = timedelta(minutes=10)
 _ACTIVE: dict[int, Scheduler] = {}
@@ -58,6 +75,22 @@ class JobRun:
     due_at: datetime
     sessionmaker: async_sessionmaker[AsyncSession]
     services: dict[str, Any]
+    stopping: Callable[[], bool] = field(default=lambda: False, compare=False)
+    """True once the process is stopping: a long job (a fan-out) may raise `HandBack` at a
+    point where nothing is half done; it then runs again, from there, at the next start."""
+
+
+class HandBack(Exception):
+    """Raised by a job handler that stops early because the process is stopping: the job is
+    unclaimed, not finished, and runs again at the next start."""
+
+
+def _everything(platform_id: str) -> bool:
+    return True
+
+
+def _nothing(platform_id: str) -> bool:
+    return False
 
 
 async def schedule(
@@ -89,7 +122,7 @@ async def schedule(
 
 async def cancel(db: AsyncSession, key_prefix: str) -> int:
     """Cancel every pending job whose key starts with `key_prefix`."""
-    now = datetime.now(UTC)
+    now = clocks.now()
     result = await db.execute(
         update(ScheduledJob)
         .where(
@@ -108,6 +141,8 @@ def _pending_arms(db: AsyncSession) -> set[int]:
 
 @event.listens_for(Session, "after_commit")
 def _arm_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the jobs are not visible to others until the commit
     ids = session.info.pop("leerbot_arm", None)
     if not ids:
         return
@@ -117,6 +152,8 @@ def _arm_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint rolled back: arming ids that are gone finds nothing, harmlessly
     session.info.pop("leerbot_arm", None)
 
 
@@ -129,19 +166,55 @@ class Scheduler:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         services: dict[str, Any] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: clocks.Clock | Callable[[], datetime] | None = None,
+        holder: str | None = None,
+        kind: str = "bot",
+        serves: Callable[[str], bool] | None = None,
+        own: Callable[[str], bool] | None = None,
+        lease_ttl: timedelta = leases.TTL,
     ) -> None:
+        """`holder`: this process's name (`leerbot.lease.holder_name()`, one per app);
+        `kind`: "bot" or "console" (a bot takes the lease from a console). `serves(place)`:
+        the communities (by platform id) whose work this process can deliver at all (a bot:
+        Discord servers); `own(place)`: those only it can deliver (a console: its local
+        community), run without the lease."""
         self.engine = engine
         self.sessionmaker = sessionmaker
         self.services = services if services is not None else {}
         self.handlers: dict[str, JobHandler] = {}
-        self.clock = clock
+        self.clock = clocks.as_clock(clock)
+        """The app's clock: due times are on it, and every job runs with it as the current
+        one. A fake clock (tests) fires a job when it is moved past the job's time."""
+        self._armed: dict[int, datetime] = {}
+        """Jobs waiting for their time (id: due), to re-arm when the clock is moved."""
+        self._unsubscribe: Callable[[], None] | None = None
         self._timer: AsyncIOScheduler | None = None
-        self._lock_connection: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[asyncio.Task[object]] = set()
-        self.is_leader = False
+        self.holder = holder or leases.holder_name()
+        self.kind = kind
+        self.lease = Lease(
+            sessionmaker,
+            holder=self.holder,
+            priority=leases.PRIORITY.get(kind, leases.CONSOLE),
+            ttl=lease_ttl,
+        )
+        self.process = ProcessRecord(sessionmaker, holder=self.holder, kind=kind, ttl=lease_ttl)
+        self.gateway: Callable[[], bool] | None = None
+        """For a bot: whether its connection to Discord is alive now (recorded on each tick,
+        read by `leerbot health`)."""
+        self._serves = serves or _everything
+        self._own = own or _nothing
+        self._places: dict[int, str] = {}
+        self._in_flight: dict[int, asyncio.Task[Any]] = {}
+        self._beat_task: asyncio.Task[None] | None = None
+        self.stopping = False
+
+    @property
+    def is_leader(self) -> bool:
+        """Whether this process holds the lease: it runs the scheduled work."""
+        return self.lease.holding
 
     def handler(self, kind: str) -> Callable[[JobHandler], JobHandler]:
         def decorate(func: JobHandler) -> JobHandler:
@@ -153,16 +226,15 @@ class Scheduler:
     # --- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Start the timer and the lease's heartbeat. The process runs scheduled work when it
+        holds the lease (now, or later when the holder stops renewing); otherwise only the
+        work of its own communities (a console's)."""
         self._loop = asyncio.get_running_loop()
-        if not await self._become_leader():
-            log.info("another process holds the scheduler; this one only serves commands")
-            return
-        self.is_leader = True
+        self.stopping = False
         self._timer = AsyncIOScheduler(timezone=UTC, event_loop=self._loop)
         self._timer.start()
         _ACTIVE[id(self)] = self
-        await self._recover_interrupted()
-        armed = await self.load_pending()
+        self._unsubscribe = self.clock.subscribe(self._clock_moved)
         self._timer.add_job(
             _sweep,
             "interval",
@@ -171,53 +243,113 @@ class Scheduler:
             id="sweep",
             replace_existing=True,
         )
-        log.info("scheduler started, %d jobs armed", armed)
+        if not await self.tick():
+            armed = await self.load_pending()  # the work of its own communities, if any
+            log.info(
+                "another process runs the scheduled work; this one serves commands and "
+                "takes over when that one stops (%d own jobs armed)",
+                armed,
+            )
+        self._beat_task = self._loop.create_task(self._beat())
 
-    async def stop(self, timeout: float = 10) -> None:
-        """Stop the timer; jobs already running may finish (a cancelled run would leave its
-        row claimed but not done)."""
+    async def tick(self) -> bool:
+        """Renew this process's row and the lease, or take the lease when it is free or
+        expired (or held by a console while this is a bot). Taking it over runs the jobs cut
+        off in a process that is gone and arms the pending ones. Returns whether this process
+        holds the lease. The heartbeat calls it every `lease.ttl / 3`; a console script after
+        each line; tests after moving their clock."""
+        now = self.clock.now()
+        await self.process.beat(now, gateway=self.gateway is not None and self.gateway())
+        had = self.lease.holding
+        held = await self.lease.acquire(now)
+        if held and not had:
+            await self._recover_interrupted()
+            if self._timer is not None:
+                armed = await self.load_pending()
+                log.info("scheduler started, %d jobs armed (%s)", armed, self.holder)
+        elif had and not held:
+            log.warning(
+                "another process took over the scheduled work; this one runs none of it now"
+            )
+        return held
+
+    async def _beat(self) -> None:
+        interval = self.lease.ttl.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)  # real time: the lease is between real processes
+            try:
+                await self.tick()
+            except Exception as exc:
+                # no renewal: `lease.holding` is False now, so no job starts until one works
+                log.warning("could not renew the scheduler's lease: %s", type(exc).__name__)
+
+    async def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Stop: no new jobs start; running ones get `timeout` seconds to finish (a job that
+        checks `run.stopping()` hands itself back sooner); the rest are cancelled and handed
+        back (unclaimed), to run again at the next start. Then the lease goes back, so that
+        the next process takes it at once, and this process's row goes."""
         _ACTIVE.pop(id(self), None)
+        self.stopping = True
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._armed.clear()
+        if self._beat_task is not None:
+            self._beat_task.cancel()
+            await asyncio.gather(self._beat_task, return_exceptions=True)
+            self._beat_task = None
         if self._timer is not None:
             self._timer.pause()
-            running = [t for t in self._running if not t.done()]
-            if running:
-                await asyncio.wait(running, timeout=timeout)
+        current = asyncio.current_task()
+        running = {j: t for j, t in self._in_flight.items() if not t.done() and t is not current}
+        if running:
+            log.info("stopping: waiting up to %.0f s for %d running job(s)", timeout, len(running))
+            _, late = await asyncio.wait(running.values(), timeout=timeout)
+            if late:
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+                await self._hand_back([j for j, t in running.items() if t in late])
+        if self._timer is not None:
             self._timer.shutdown(wait=False)
             self._timer = None
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._lock_connection is not None:
-            from sqlalchemy import text
+        try:
+            if self.lease.holding:
+                await self.lease.release(self.clock.now())
+            await self.process.remove()
+        except Exception as exc:  # the database is gone: the lease expires by itself
+            log.warning("could not give back the scheduler's lease: %s", type(exc).__name__)
 
-            # The connection goes back to the pool: release the session-level lock first.
-            await self._lock_connection.execute(
-                text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY}
+    async def _hand_back(self, ids: list[int]) -> None:
+        """Unclaim jobs this process started but did not finish: they run again at the next
+        start (message jobs skip everyone already reached)."""
+        if not ids:
+            return
+        async with self.sessionmaker() as db, db.begin():
+            result = await db.execute(
+                update(ScheduledJob)
+                .where(
+                    ScheduledJob.id.in_(ids),
+                    ScheduledJob.fired_at.is_(None),
+                    ScheduledJob.claimed_by == self.holder,
+                )
+                .values(started_at=None, claimed_by=None)
             )
-            await self._lock_connection.close()
-            self._lock_connection = None
-        self.is_leader = False
-
-    async def _become_leader(self) -> bool:
-        if self.engine.dialect.name != "postgresql":
-            return True
-        from sqlalchemy import text
-
-        connection = await self.engine.connect()
-        got = await connection.scalar(
-            text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+        log.warning(
+            "stopping: %d unfinished job(s) handed back; they run again at the next start",
+            result.rowcount,  # type: ignore[attr-defined]
         )
-        if got:
-            self._lock_connection = connection
-            return True
-        await connection.close()
-        return False
 
     async def _recover_interrupted(self) -> None:
-        """A job claimed but never finished was cut off by a crash or a kill of the process
-        that held the timer. It runs again (within its grace): message jobs skip everyone
-        who already got theirs (`reminder_deliveries`), so nobody gets a message twice."""
+        """A job claimed but never finished by a process that is gone (a crash, a kill, a
+        lost connection: its row in `running_processes` expired) runs again, within its
+        grace; message jobs skip everyone who already got theirs (`reminder_deliveries`).
+        A job that another live process is running is left alone."""
+        now = self.clock.now()
         async with self.sessionmaker() as db, db.begin():
             result = await db.execute(
                 update(ScheduledJob)
@@ -226,21 +358,68 @@ class Scheduler:
                     ScheduledJob.fired_at.is_(None),
                     ScheduledJob.missed_at.is_(None),
                     ScheduledJob.cancelled_at.is_(None),
+                    or_(
+                        ScheduledJob.claimed_by.is_(None),
+                        ScheduledJob.claimed_by.not_in(leases.alive_holders(now)),
+                    ),
                 )
-                .values(started_at=None)
+                .values(started_at=None, claimed_by=None)
             )
         if result.rowcount:  # type: ignore[attr-defined]
-            log.warning("%d job(s) were cut off by a stop; running them again", result.rowcount)  # type: ignore[attr-defined]
+            log.warning(
+                "%d job(s) were cut off in a process that is gone; running them again",
+                result.rowcount,  # type: ignore[attr-defined]
+            )
+
+    def _may_run(self, platform_id: str) -> bool:
+        """Whether this process runs the work of this community now."""
+        return self._serves(platform_id) and (self._own(platform_id) or self.lease.holding)
+
+    async def _lease_ok(self, now: datetime) -> bool:
+        """Whether this process may start leased work now: it holds the lease and renewed it
+        in time. After a pause (a moved clock, a slow loop) it renews first; a failed
+        renewal means no."""
+        if not self.process.registered:
+            await self.tick()  # not started (a console script, a test): take it if free
+        if self.lease.held(now):
+            return True
+        if not self.lease.holding:
+            return False
+        try:
+            return await self.lease.acquire(now)
+        except Exception as exc:
+            log.warning("could not renew the scheduler's lease: %s", type(exc).__name__)
+            return False
+
+    async def _platform_id(self, db: AsyncSession, community_id: int) -> str:
+        found = self._places.get(community_id)
+        if found is None:
+            found = (
+                await db.scalar(select(Community.platform_id).where(Community.id == community_id))
+                or ""
+            )
+            self._places[community_id] = found
+        return found
 
     # --- arming --------------------------------------------------------------------------
 
     async def load_pending(self, horizon: timedelta | None = None) -> int:
-        """Arm every pending row (within `horizon` if given); mark hopeless ones missed."""
-        now = self.clock()
-        query = select(ScheduledJob.id, ScheduledJob.due_at, ScheduledJob.grace_seconds).where(
-            ScheduledJob.started_at.is_(None),
-            ScheduledJob.missed_at.is_(None),
-            ScheduledJob.cancelled_at.is_(None),
+        """Arm every pending row this process runs now (within `horizon` if given); mark
+        hopeless ones missed."""
+        now = self.clock.now()
+        query = (
+            select(
+                ScheduledJob.id,
+                ScheduledJob.due_at,
+                ScheduledJob.grace_seconds,
+                Community.platform_id,
+            )
+            .join(Community, Community.id == ScheduledJob.community_id)
+            .where(
+                ScheduledJob.started_at.is_(None),
+                ScheduledJob.missed_at.is_(None),
+                ScheduledJob.cancelled_at.is_(None),
+            )
         )
         if horizon is not None:
             query = query.where(ScheduledJob.due_at <= now + horizon)
@@ -248,7 +427,9 @@ class Scheduler:
             rows = (await db.execute(query)).all()
         armed = 0
         missed: list[int] = []
-        for job_id, due_at, grace in rows:
+        for job_id, due_at, grace, platform_id in rows:
+            if not self._may_run(platform_id):
+                continue
             if due_at + timedelta(seconds=grace) < now:
                 missed.append(job_id)
                 continue
@@ -270,28 +451,41 @@ class Scheduler:
         async with self.sessionmaker() as db:
             rows = (
                 await db.execute(
-                    select(ScheduledJob.id, ScheduledJob.due_at).where(
+                    select(ScheduledJob.id, ScheduledJob.due_at, Community.platform_id)
+                    .join(Community, Community.id == ScheduledJob.community_id)
+                    .where(
                         ScheduledJob.id.in_(ids),
                         ScheduledJob.started_at.is_(None),
                         ScheduledJob.cancelled_at.is_(None),
                     )
                 )
             ).all()
-        for job_id, due_at in rows:
-            self._arm(job_id, due_at)
+        for job_id, due_at, platform_id in rows:
+            if self._may_run(platform_id):
+                self._arm(job_id, due_at)
 
     def _arm(self, job_id: int, due_at: datetime) -> None:
         if self._timer is None:
             return
+        self._armed[job_id] = due_at
+        wait = self.clock.seconds_until(due_at)
+        if wait is None:
+            return  # a fake clock: armed when it is moved past `due_at` (_clock_moved)
+        # APScheduler's timer runs on the computer's clock: the job's time in real seconds.
         self._timer.add_job(
             _fire,
             "date",
-            run_date=max(due_at, self.clock()),
+            run_date=datetime.now(UTC) + timedelta(seconds=wait),
             args=[id(self), job_id],
             id=f"job:{job_id}",
             replace_existing=True,
             misfire_grace_time=None,
         )
+
+    def _clock_moved(self) -> None:
+        """The clock was moved by hand (a test): what became due runs now."""
+        for job_id, due_at in list(self._armed.items()):
+            self._arm(job_id, due_at)
 
     async def _mark_missed(self, ids: list[int], now: datetime) -> None:
         async with self.sessionmaker() as db, db.begin():
@@ -308,17 +502,35 @@ class Scheduler:
     # --- firing --------------------------------------------------------------------------
 
     async def fire(self, job_id: int) -> bool:
-        """Claim and run one job; False when someone else already did (or it is gone)."""
-        now = self.clock()
+        """Claim and run one job; False when someone else already did (or it is gone). The
+        job runs with the scheduler's clock as the current one (`leerbot.clock.now()`)."""
+        with clocks.using(self.clock):
+            return await self._fire_now(job_id)
+
+    async def _fire_now(self, job_id: int) -> bool:
+        now = self.clock.now()
+        leased = await self._lease_ok(now)
         async with self.sessionmaker() as db, db.begin():
             job = await db.get(ScheduledJob, job_id)
             if job is None or job.cancelled_at is not None:
                 return False
+            platform_id = await self._platform_id(db, job.community_id)
+            own = self._own(platform_id)
+            if not self._serves(platform_id) or not (own or leased):
+                return False  # another process's work (the lease holder's, or a console's)
+            mine = [ScheduledJob.id == job_id, ScheduledJob.started_at.is_(None)]
+            if not own:  # only while the lease is still ours in the database
+                mine.append(
+                    exists().where(
+                        SchedulerLease.name == self.lease.name,
+                        SchedulerLease.holder == self.holder,
+                    )
+                )
             if job.due_at + timedelta(seconds=job.grace_seconds) < now and job.started_at is None:
                 claimed = await db.execute(
                     update(ScheduledJob)
-                    .where(ScheduledJob.id == job_id, ScheduledJob.started_at.is_(None))
-                    .values(missed_at=now, started_at=now)
+                    .where(*mine)
+                    .values(missed_at=now, started_at=now, claimed_by=self.holder)
                 )
                 if claimed.rowcount:  # type: ignore[attr-defined]
                     log.warning("missed %s: due %s, now %s", job.key, job.due_at, now)
@@ -327,9 +539,7 @@ class Scheduler:
                 self._arm(job.id, job.due_at)  # moved later since it was armed
                 return False
             claimed = await db.execute(
-                update(ScheduledJob)
-                .where(ScheduledJob.id == job_id, ScheduledJob.started_at.is_(None))
-                .values(started_at=now)
+                update(ScheduledJob).where(*mine).values(started_at=now, claimed_by=self.holder)
             )
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 return False
@@ -342,25 +552,36 @@ class Scheduler:
                 job.due_at,
                 self.sessionmaker,
                 self.services,
+                stopping=lambda: self.stopping,
             )
-        handler = self.handlers.get(run.kind)
-        error: str | None = None
-        if handler is None:
-            error = f"no handler for {run.kind}"
-            log.error("job %s: %s", run.key, error)
-        else:
-            try:
-                await handler(run)
-            except Exception as exc:  # a failing job must not stop the timer
-                error = f"{type(exc).__name__}: {exc}"[:1000]
-                log.exception("job %s failed", run.key)
-        async with self.sessionmaker() as db, db.begin():
-            await db.execute(
-                update(ScheduledJob)
-                .where(ScheduledJob.id == job_id)
-                .values(fired_at=self.clock(), error=error)
-            )
-        return error is None
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight[job_id] = task  # a stop waits for it, or hands it back
+        try:
+            handler = self.handlers.get(run.kind)
+            error: str | None = None
+            if handler is None:
+                error = f"no handler for {run.kind}"
+                log.error("job %s: %s", run.key, error)
+            else:
+                try:
+                    await handler(run)
+                except HandBack:
+                    await self._hand_back([job_id])
+                    return False
+                except Exception as exc:  # a failing job must not stop the timer
+                    error = f"{type(exc).__name__}: {exc}"[:1000]
+                    log.exception("job %s failed", run.key)
+            async with self.sessionmaker() as db, db.begin():
+                await db.execute(
+                    update(ScheduledJob)
+                    .where(ScheduledJob.id == job_id)
+                    .values(fired_at=self.clock.now(), error=error)
+                )
+            return error is None
+        finally:
+            if task is not None and self._in_flight.get(job_id) is task:
+                del self._in_flight[job_id]
 
 
 async def _fire(scheduler_id: int, job_id: int) -> None:
@@ -368,11 +589,16 @@ async def _fire(scheduler_id: int, job_id: int) -> None:
     scheduler = _ACTIVE.get(scheduler_id)
     if scheduler is None:
         return
+    scheduler._armed.pop(job_id, None)  # before firing: a job moved later is armed again
     task = asyncio.current_task()
     if task is not None:
         scheduler._running.add(task)
     try:
         await scheduler.fire(job_id)
+    except asyncio.CancelledError:
+        if not scheduler.stopping:
+            raise
+        # cut off by a stop, which hands the job back: nothing went wrong
     finally:
         if task is not None:
             scheduler._running.discard(task)
@@ -381,13 +607,18 @@ async def _fire(scheduler_id: int, job_id: int) -> None:
 async def _sweep(scheduler_id: int) -> None:
     scheduler = _ACTIVE.get(scheduler_id)
     if scheduler is not None:
+        if scheduler.is_leader:  # a process that died since (a console beside the bot)
+            await scheduler._recover_interrupted()
         await scheduler.load_pending(SWEEP_HORIZON)
 
 
 async def run_due(scheduler: Scheduler) -> int:
-    """Fire every pending job that is due now, in due order (the console calls this after
-    each command so that its effects show at once); returns how many ran."""
-    now = scheduler.clock()
+    """Fire every pending job that is due now and that this process may run, in due order
+    (the console calls this after each command so that its effects show at once); returns
+    how many ran. Renews (or takes) the lease first: beside a running bot, a console runs
+    only the work of its own community."""
+    await scheduler.tick()
+    now = scheduler.clock.now()
     async with scheduler.sessionmaker() as db:
         ids = list(
             await db.scalars(
@@ -437,7 +668,7 @@ async def purge_finished(db: AsyncSession, days: int = 30, *, saved_search_days:
 
     from leerbot.db.models import ReminderDelivery
 
-    now = datetime.now(UTC)
+    now = clocks.now()
     cutoff = now - timedelta(days=days)
     result = await db.execute(
         delete(ScheduledJob).where(

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from leerbot.app import App, open_app
+from leerbot.clock import FakeClock
 from leerbot.config import Settings, load_settings
 from leerbot.db import migrate
 from leerbot.db.engine import create_engine
@@ -115,4 +116,19 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[App]:
     async with open_app(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The time of a test that lets time pass: it stands still until the test moves it
+    (`clock.advance(minutes=5)`), and a scheduler on it runs what became due at once."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def clocked_app(settings: Settings, clock: FakeClock) -> AsyncIterator[App]:
+    """The app on the fake `clock` (its dispatcher and schedulers read that time). Core calls
+    in the test itself read it inside `with leerbot.clock.using(clock):` or with `now=`."""
+    async with open_app(settings, clock=clock) as opened:
         yield opened

@@ -1,19 +1,25 @@
 """Scheduled work survives restarts exactly once: rows are the record, the timer only wakes
-us. Each test stops and restarts a scheduler around a job's due time."""
+us. Each test stops and restarts a scheduler around a job's due time.
+
+Time is a `FakeClock` the test moves: a job due "in a minute" runs when the clock is moved a
+minute on, however slow or busy the machine is; nothing here waits for the wall clock."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from leerbot.app import App
+from leerbot.app import App, open_app
+from leerbot.clock import FakeClock, using
+from leerbot.config import Settings
 from leerbot.db.models import ScheduledJob
-from leerbot.scheduling import JobRun, Scheduler, schedule
+from leerbot.scheduling import JobRun, Scheduler, run_due, schedule
 from tests.helpers import actor_for
+from tests.waiting import GUARD, eventually
 
 
 class Recorder:
@@ -27,28 +33,42 @@ class Recorder:
         self.runs.append(run.key)
         self.event.set()
 
-    async def wait(self, timeout: float = 5) -> None:
-        await asyncio.wait_for(self.event.wait(), timeout)
+    async def wait(self) -> None:
+        """Until the next run (the guard only keeps a broken test from hanging)."""
+        await asyncio.wait_for(self.event.wait(), GUARD)
         self.event.clear()
 
 
-def make(app: App, recorder: Recorder) -> Scheduler:
-    scheduler = Scheduler(app.engine, app.sessionmaker)
+def make(app: App, recorder: Recorder, clock: FakeClock) -> Scheduler:
+    scheduler = Scheduler(app.engine, app.sessionmaker, clock=clock)
     scheduler.handlers["test.ping"] = recorder
     return scheduler
 
 
-async def add_job(app: App, key: str, due_in: float, grace: float = 60) -> None:
+async def add_job(app: App, clock: FakeClock, key: str, due_in: float, grace: float = 60) -> int:
+    """A job due `due_in` seconds from the clock's now; returns its id."""
     actor = await actor_for(app.sessionmaker, "Ann")
     async with app.sessionmaker() as db, db.begin():
-        await schedule(
+        job = await schedule(
             db,
             community_id=actor.community_id,
             kind="test.ping",
             key=key,
-            due_at=datetime.now(UTC) + timedelta(seconds=due_in),
+            due_at=clock.now() + timedelta(seconds=due_in),
             grace=timedelta(seconds=grace),
         )
+        return job.id
+
+
+async def armed(scheduler: Scheduler, job_id: int) -> None:
+    """Until the scheduler knows the job (arming after a commit runs in a task of its own)."""
+    await eventually(lambda: job_id in scheduler._armed, f"job {job_id} armed")
+
+
+def on_a_timer(scheduler: Scheduler, job_id: int) -> bool:
+    """Whether a real timer is set for the job (not while its time is still to come)."""
+    assert scheduler._timer is not None
+    return scheduler._timer.get_job(f"job:{job_id}") is not None
 
 
 async def job(app: App, key: str) -> ScheduledJob:
@@ -58,56 +78,109 @@ async def job(app: App, key: str) -> ScheduledJob:
     return row
 
 
-async def test_a_job_created_while_running_is_armed_after_commit(app: App) -> None:
+async def test_a_job_created_while_running_is_armed_after_commit(
+    app: App, clock: FakeClock
+) -> None:
     recorder = Recorder()
-    scheduler = make(app, recorder)
+    scheduler = make(app, recorder, clock)
     await scheduler.start()
     try:
-        await add_job(app, "ping:1", due_in=0.2)
+        job_id = await add_job(app, clock, "ping:1", due_in=60)
+        await armed(scheduler, job_id)
+        assert recorder.runs == [] and not on_a_timer(scheduler, job_id), "not before its time"
+        clock.advance(seconds=60)
         await recorder.wait()
     finally:
         await scheduler.stop()
     assert recorder.runs == ["ping:1"]
-    assert (await job(app, "ping:1")).fired_at is not None
+    assert (await job(app, "ping:1")).fired_at == clock.now()
 
 
-async def test_restart_before_due_time_sends_once(app: App) -> None:
+async def test_a_job_created_inside_a_savepoint_runs_once_the_whole_work_commits(
+    app: App, clock: FakeClock
+) -> None:
+    """A job handler that starts a round inside a savepoint (so that a refusal undoes only
+    that part): the round's jobs must still run on time, not at the next sweep."""
     recorder = Recorder()
-    first = make(app, recorder)
+    scheduler = make(app, recorder, clock)
+    actor = await actor_for(app.sessionmaker, "Ann")
+    await scheduler.start()
+    try:
+        async with app.sessionmaker() as db, db.begin():
+            async with db.begin_nested():
+                created = await schedule(
+                    db,
+                    community_id=actor.community_id,
+                    kind="test.ping",
+                    key="ping:nested",
+                    due_at=clock.now() + timedelta(seconds=60),
+                )
+            undone = await db.begin_nested()  # a part that is undone forgets nothing else
+            await undone.rollback()
+            job_id = created.id
+            # whatever the savepoints set off has run before the work commits
+            await eventually(lambda: not scheduler._tasks, "arming after the savepoints")
+        await armed(scheduler, job_id)
+        clock.advance(seconds=60)
+        await recorder.wait()
+    finally:
+        await scheduler.stop()
+    assert recorder.runs == ["ping:nested"]
+
+
+async def test_restart_before_due_time_sends_once(app: App, clock: FakeClock) -> None:
+    recorder = Recorder()
+    first = make(app, recorder, clock)
     await first.start()
-    await add_job(app, "ping:2", due_in=0.6)
+    job_id = await add_job(app, clock, "ping:2", due_in=60)
+    await armed(first, job_id)
     await first.stop()  # the bot goes down before the job is due
-    second = make(app, recorder)
+    clock.advance(seconds=30)
+    second = make(app, recorder, clock)
     await second.start()
     try:
+        assert job_id in second._armed and not on_a_timer(second, job_id)
+        assert recorder.runs == [], "restarted before the job was due"
+        clock.advance(seconds=30)
         await recorder.wait()
-        await asyncio.sleep(0.3)  # room for a wrongful second run to show up
+        # nothing left that could run it a second time: no timer, nothing waiting
+        await eventually(lambda: not on_a_timer(second, job_id), "the timer gone")
+        assert job_id not in second._armed
     finally:
         await second.stop()
     assert recorder.runs == ["ping:2"]
+    third = make(app, recorder, clock)  # and a restart after its time does not send it again
+    await third.start()
+    try:
+        assert await run_due(third) == 0
+    finally:
+        await third.stop()
+    assert recorder.runs == ["ping:2"]
 
 
-async def test_restart_after_due_time_within_grace_sends_at_once(app: App) -> None:
+async def test_restart_after_due_time_within_grace_sends_at_once(
+    app: App, clock: FakeClock
+) -> None:
     recorder = Recorder()
-    await add_job(app, "ping:3", due_in=-5, grace=600)  # became due while the bot was down
-    scheduler = make(app, recorder)
+    await add_job(app, clock, "ping:3", due_in=-5, grace=600)  # became due while down
+    scheduler = make(app, recorder, clock)
     await scheduler.start()
     try:
         await recorder.wait()
     finally:
         await scheduler.stop()
-    again = make(app, recorder)
+    again = make(app, recorder, clock)
     await again.start()  # and another restart does not send it again
     await again.stop()
     assert recorder.runs == ["ping:3"]
 
 
 async def test_past_its_grace_a_job_is_marked_missed_and_never_sent_late(
-    app: App, caplog: pytest.LogCaptureFixture
+    app: App, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     recorder = Recorder()
-    await add_job(app, "ping:4", due_in=-3600, grace=60)
-    scheduler = make(app, recorder)
+    await add_job(app, clock, "ping:4", due_in=-3600, grace=60)
+    scheduler = make(app, recorder, clock)
     with caplog.at_level(logging.WARNING, logger="leerbot.scheduling"):
         await scheduler.start()
         await scheduler.stop()
@@ -116,19 +189,21 @@ async def test_past_its_grace_a_job_is_marked_missed_and_never_sent_late(
     assert any("ping:4" in r.getMessage() and "missed" in r.getMessage() for r in caplog.records)
 
 
-async def test_two_schedulers_firing_the_same_job_run_it_once(app: App) -> None:
+async def test_two_schedulers_firing_the_same_job_run_it_once(app: App, clock: FakeClock) -> None:
     recorder = Recorder()
-    await add_job(app, "ping:5", due_in=-1)
-    one, two = make(app, recorder), make(app, recorder)
+    await add_job(app, clock, "ping:5", due_in=-1)
+    one, two = make(app, recorder, clock), make(app, recorder, clock)
     row = await job(app, "ping:5")
     results = await asyncio.gather(one.fire(row.id), two.fire(row.id))
     assert sorted(results) == [False, True]
     assert recorder.runs == ["ping:5"]
 
 
-async def test_a_failing_handler_is_logged_and_does_not_stop_the_timer(app: App) -> None:
+async def test_a_failing_handler_is_logged_and_does_not_stop_the_timer(
+    app: App, clock: FakeClock
+) -> None:
     recorder = Recorder()
-    scheduler = make(app, recorder)
+    scheduler = make(app, recorder, clock)
 
     async def broken(run: JobRun) -> None:
         raise RuntimeError("boom")
@@ -141,11 +216,13 @@ async def test_a_failing_handler_is_logged_and_does_not_stop_the_timer(app: App)
             community_id=actor.community_id,
             kind="test.broken",
             key="broken:1",
-            due_at=datetime.now(UTC),
+            due_at=clock.now(),
         )
     await scheduler.start()
     try:
-        await add_job(app, "ping:6", due_in=0.2)
+        job_id = await add_job(app, clock, "ping:6", due_in=60)
+        await armed(scheduler, job_id)
+        clock.advance(minutes=1)
         await recorder.wait()
     finally:
         await scheduler.stop()
@@ -153,30 +230,38 @@ async def test_a_failing_handler_is_logged_and_does_not_stop_the_timer(app: App)
     assert recorder.runs == ["ping:6"]
 
 
-async def test_finished_jobs_are_forgotten_after_a_month_but_pending_ones_stay(app: App) -> None:
+async def test_finished_jobs_are_forgotten_after_a_month_but_pending_ones_stay(
+    app: App, clock: FakeClock
+) -> None:
     from leerbot.scheduling import purge_finished
 
-    await add_job(app, "ping:old", due_in=-1)
-    await add_job(app, "ping:pending", due_in=3600)
+    await add_job(app, clock, "ping:old", due_in=-1)
+    await add_job(app, clock, "ping:pending", due_in=3600)
     async with app.sessionmaker() as db, db.begin():
         old = await db.scalar(select(ScheduledJob).where(ScheduledJob.key == "ping:old"))
         assert old is not None
-        old.fired_at = datetime.now(UTC) - timedelta(days=40)
-    async with app.sessionmaker() as db, db.begin():
-        assert await purge_finished(db) == 1
+        old.fired_at = clock.now() - timedelta(days=29)
+    with using(clock):  # the purge reads the app's clock
+        async with app.sessionmaker() as db, db.begin():
+            assert await purge_finished(db) == 0, "kept for a month"
+        clock.advance(days=2)
+        async with app.sessionmaker() as db, db.begin():
+            assert await purge_finished(db) == 1
     async with app.sessionmaker() as db:
         keys = list(await db.scalars(select(ScheduledJob.key)))
     assert keys == ["ping:pending"]
 
 
-async def test_a_job_cut_off_by_a_crash_runs_again_after_the_restart(app: App) -> None:
+async def test_a_job_cut_off_by_a_crash_runs_again_after_the_restart(
+    app: App, clock: FakeClock
+) -> None:
     recorder = Recorder()
-    await add_job(app, "ping:crash", due_in=-1, grace=600)
+    await add_job(app, clock, "ping:crash", due_in=-1, grace=600)
     async with app.sessionmaker() as db, db.begin():
         row = await db.scalar(select(ScheduledJob).where(ScheduledJob.key == "ping:crash"))
         assert row is not None
-        row.started_at = datetime.now(UTC)  # claimed by a process that was then killed
-    scheduler = make(app, recorder)
+        row.started_at = clock.now()  # claimed by a process that was then killed
+    scheduler = make(app, recorder, clock)
     await scheduler.start()
     try:
         await recorder.wait()
@@ -184,3 +269,30 @@ async def test_a_job_cut_off_by_a_crash_runs_again_after_the_restart(app: App) -
         await scheduler.stop()
     assert recorder.runs == ["ping:crash"]
     assert (await job(app, "ping:crash")).fired_at is not None
+
+
+async def test_the_app_hands_its_one_clock_to_the_dispatcher_and_the_scheduler(
+    settings: Settings, clock: FakeClock
+) -> None:
+    async with open_app(settings, clock=clock) as app:
+        assert app.clock is clock and app.dispatcher.clock is clock
+        assert app.make_scheduler(platform=None).clock is clock  # type: ignore[arg-type]
+
+
+async def test_jobs_run_with_the_schedulers_clock_as_the_current_one(
+    app: App, clock: FakeClock
+) -> None:
+    from leerbot import clock as clocks
+
+    seen: list[datetime] = []
+
+    async def tell_time(run: JobRun) -> None:
+        seen.append(clocks.now())  # what core code reads when it is not given `now=`
+
+    scheduler = make(app, Recorder(), clock)
+    scheduler.handlers["test.ping"] = tell_time
+    await add_job(app, clock, "ping:time", due_in=0, grace=7 * 86400)
+    clock.advance(days=3)
+    assert await run_due(scheduler) == 1
+    assert seen == [clock.now()]
+    assert clocks.now() != clock.now(), "outside the job: the system's clock again"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime, tzinfo
+from datetime import date, tzinfo
 
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, id_parts, record_number, registry
@@ -144,6 +144,7 @@ def card(item: core.ItemView, locale: str, *, tz: tzinfo, with_buttons: bool = T
     "agenda voorstel",
     "agenda propose",
     permission=core.PROPOSE,
+    opens_form=True,
     params=(
         Param(
             "thema", "theme", ParamType.TEXT, required=True, max_length=40, choices=_theme_choices()
@@ -465,7 +466,7 @@ async def export_report(
     theme: str | None,
 ) -> tuple[str, bytes]:
     """The export file (name, bytes); the CLI calls the same function."""
-    today = datetime.now(ctx.settings.tz).date()
+    today = ctx.now().astimezone(ctx.settings.tz).date()
     first, last = _parse_day(start, "van", today), _parse_day(end, "tot", today)
     data = await core.report(
         ctx.db,
@@ -537,6 +538,7 @@ async def _publish_card(run: scheduling.JobRun) -> None:
         title=title_of(item, community.locale),
     )
     posted = await post_card(
+        run,
         platform,
         community,
         channel,
@@ -544,12 +546,13 @@ async def _publish_card(run: scheduling.JobRun) -> None:
         card(item, community.locale, tz=run.services["settings"].tz),
         name,
         intro=thread_intro(run.services["settings"], community.locale),
+        key=f"agenda:{item.id}",
     )
-    if posted is not None:
+    if posted is not None:  # written after Discord confirmed the card and its thread
         async with run.sessionmaker() as db, db.begin():
             row = await db.get(AgendaItem, item.id)
             assert row is not None
-            row.channel_id, (row.message_id, row.thread_id) = channel, posted
+            row.channel_id, row.message_id, row.thread_id = posted
 
 
 async def notify_job(run: scheduling.JobRun) -> None:
@@ -561,19 +564,21 @@ async def notify_job(run: scheduling.JobRun) -> None:
         author = await db.get(Member, row.author_id) if row and row.author_id else None
     if platform is None or community is None or author is None or item.anonymous:
         return
-    locale = author.language(community.locale)
-    reply = card(item, locale, tz=run.services["settings"].tz, with_buttons=False)
     last = item.history[-1] if item.history else None
-    reply.text = Msg(
-        "agenda.notice_status",
-        {
-            "title": row.title if row else item.title,  # their own title, privately
-            "status": translate(locale, f"agenda.statuses.{item.status}"),
-            "reason": last.reason if last else "",
-        },
-    )
-    reply.locale = locale
-    await platform.send_dm(community.platform_id, author.platform_id, reply)
+
+    def make(locale: str) -> Reply:
+        reply = card(item, locale, tz=run.services["settings"].tz, with_buttons=False)
+        reply.text = Msg(
+            "agenda.notice_status",
+            {
+                "title": row.title if row else item.title,  # their own title, privately
+                "status": translate(locale, f"agenda.statuses.{item.status}"),
+                "reason": last.reason if last else "",
+            },
+        )
+        return reply
+
+    await deliver(run, platform, community, [author], make, community.agenda_channel_id)
 
 
 async def moderated_job(run: scheduling.JobRun) -> None:

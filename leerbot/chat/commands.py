@@ -130,6 +130,10 @@ class Command:
     handler: Handler
     permission: str
     params: tuple[Param, ...] = ()
+    opens_form: bool = False
+    """May answer with a form. Discord opens a form only as the very first answer, so such a
+    command is answered when its work is done (it must be quick); every other one is
+    acknowledged at once and answered when ready (see adapters/discord/client.py)."""
 
     @property
     def key(self) -> str:
@@ -185,6 +189,8 @@ class ActionSpec:
     action: str
     handler: ActionHandler
     permission: str
+    opens_form: bool = False
+    """May answer with a form (see `Command.opens_form`)."""
 
 
 @dataclass(frozen=True)
@@ -209,9 +215,17 @@ class Registry:
         *,
         permission: str = Action.VIEW_HELP,
         params: tuple[Param, ...] = (),
+        opens_form: bool = False,
     ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
-            cmd = Command(tuple(path.split()), tuple(path_en.split()), handler, permission, params)
+            cmd = Command(
+                tuple(path.split()),
+                tuple(path_en.split()),
+                handler,
+                permission,
+                params,
+                opens_form,
+            )
             if len(cmd.path) != len(cmd.path_en) or not 1 <= len(cmd.path) <= 2:
                 raise ValueError(f"bad command path {path!r}/{path_en!r}")
             if cmd.path in self.commands:
@@ -221,9 +235,11 @@ class Registry:
 
         return decorate
 
-    def action(self, action: str, *, permission: str) -> Callable[[Any], Any]:
+    def action(
+        self, action: str, *, permission: str, opens_form: bool = False
+    ) -> Callable[[Any], Any]:
         def decorate(handler: ActionHandler) -> ActionHandler:
-            self.actions[action] = ActionSpec(action, handler, permission)
+            self.actions[action] = ActionSpec(action, handler, permission, opens_form)
             return handler
 
         return decorate

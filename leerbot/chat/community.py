@@ -453,13 +453,18 @@ def _experience_form(current: str | None) -> Form:
     )
 
 
-@registry.command("profiel ervaring", "profile experience", permission=Action.EDIT_OWN_PROFILE)
+@registry.command(
+    "profiel ervaring",
+    "profile experience",
+    permission=Action.EDIT_OWN_PROFILE,
+    opens_form=True,
+)
 async def profile_experience(ctx: Context) -> Reply:
     view = await core.view_profile(ctx.db, ctx.actor)
     return Reply(form=_experience_form(view.lived_experience))
 
 
-@registry.action("profile.experience", permission=Action.EDIT_OWN_PROFILE)
+@registry.action("profile.experience", permission=Action.EDIT_OWN_PROFILE, opens_form=True)
 async def profile_experience_button(ctx: Context, _arg: str) -> Reply:
     return await profile_experience(ctx)
 

@@ -8,11 +8,11 @@ member sees a calm apology, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import re
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,6 +31,7 @@ from leerbot.chat.commands import (
 from leerbot.chat.context import Context, Place
 from leerbot.chat.reply import Reply, parse_custom_id
 from leerbot.chat.safety import welcome
+from leerbot.clock import SYSTEM, Clock, using
 from leerbot.config import Settings
 from leerbot.core.actor import Identity
 from leerbot.core.community import get_or_create_community, resolve_actor
@@ -178,16 +179,32 @@ def coerce(param: Param, value: Any, locale: str) -> Any:
     return str(value).strip()
 
 
+def _check_form_declared(reply: Reply, declared: bool, what: str) -> None:
+    """A form from a command or button that does not declare `opens_form` cannot open on
+    Discord (it was acknowledged first): a mistake in the declaration, logged as an error so
+    that the tests find it."""
+    if reply.form is not None and not declared:
+        log.error("%s answered with a form but does not declare opens_form=True", what)
+
+
 class Dispatcher:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
         commands: Registry = registry,
+        *,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.registry = commands
+        self.clock = clock
+        """The app's clock: each unit of work runs with it as the current one."""
+        self.closing = False
+        """The process is stopping: every new command, button or form is answered with
+        "try again in a minute" and changes nothing (`close`)."""
+        self._working: set[asyncio.Task[Any]] = set()
 
     # --- entry points --------------------------------------------------------------------
 
@@ -199,7 +216,9 @@ class Dispatcher:
         async def body(ctx: Context) -> Reply:
             require(ctx.actor, command.permission)
             kwargs = self._arguments(command, args, ctx.locale)
-            return await command.handler(ctx, **kwargs)
+            reply: Reply = await command.handler(ctx, **kwargs)
+            _check_form_declared(reply, command.opens_form, command.key)
+            return reply
 
         return await self._unit_of_work(place, identity, body, what=command.key)
 
@@ -228,7 +247,9 @@ class Dispatcher:
             if spec is None or parsed is None:
                 raise NotFound("errors.unknown_button")
             require(ctx.actor, spec.permission)
-            return await spec.handler(ctx, parsed[1])
+            reply: Reply = await spec.handler(ctx, parsed[1])
+            _check_form_declared(reply, spec.opens_form, f"button {spec.action}")
+            return reply
 
         # Only the action's name is logged: arguments may carry an anonymous answer's token.
         name = parsed[0] if parsed else "?"
@@ -303,7 +324,7 @@ class Dispatcher:
         member = await ctx.db.get(Member, ctx.actor.member_id)
         if member is None or member.welcomed_at is not None:
             return
-        member.welcomed_at = datetime.now(UTC)
+        member.welcomed_at = ctx.now()
         reply.followups.append(welcome(self.settings, ctx.locale, ctx.community.name))
 
     async def _second_steps(self, steps: list[SecondStep], what: str) -> LeerbotError | None:
@@ -327,7 +348,29 @@ class Dispatcher:
                 raise
         return None
 
+    async def close(self, timeout: float) -> None:
+        """Take no new work; wait up to `timeout` seconds for the work already started (and
+        for the tasks that run it to send their answers)."""
+        self.closing = True
+        current = asyncio.current_task()
+        working = [t for t in self._working if not t.done() and t is not current]
+        if working:
+            await asyncio.wait(working, timeout=timeout)
+
     async def _unit_of_work(self, place: Place, identity: Identity, body: Any, what: str) -> Reply:
+        if self.closing:
+            log.info("refused %s for %s: stopping", what, who(identity.platform_id))
+            stopping = Reply.error("errors.stopping")
+            stopping.locale = normalize_locale(identity.locale_hint or self.settings.default_locale)
+            return stopping
+        task = asyncio.current_task()
+        if task is not None and task not in self._working:
+            self._working.add(task)
+            task.add_done_callback(self._working.discard)
+        with using(self.clock):  # core code that is not given `now=` reads the app's clock
+            return await self._run_unit(place, identity, body, what)
+
+    async def _run_unit(self, place: Place, identity: Identity, body: Any, what: str) -> Reply:
         locale = normalize_locale(identity.locale_hint or self.settings.default_locale)
         ctx: Context | None = None
         try:
@@ -340,7 +383,11 @@ class Dispatcher:
                         actor = await resolve_actor(db, community, identity)
                         locale = actor.locale
                         ctx = Context(
-                            db=db, actor=actor, community=community, settings=self.settings
+                            db=db,
+                            actor=actor,
+                            community=community,
+                            settings=self.settings,
+                            clock=self.clock,
                         )
                         reply: Reply = await body(ctx)
                         reply.locale = reply.locale or ctx.locale

@@ -4,12 +4,12 @@ export — and the scheduled cards, notices and digest."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from leerbot import scheduling
+from leerbot import clock, scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, id_parts, record_number, registry
 from leerbot.chat.context import Context
-from leerbot.chat.delivery import card_turn, deliver, post_card
+from leerbot.chat.delivery import card_turn, deliver, post_card, post_once, retry_for
 from leerbot.chat.formatting import when
 from leerbot.chat.reply import (
     Attachment,
@@ -166,6 +166,7 @@ def _form_two(practice_id: int, current: core.PracticeView | None = None) -> For
     "praktijk delen",
     "practice share",
     permission=core.SHARE,
+    opens_form=True,
     params=(
         Param("site", "site", ParamType.TEXT, max_length=100),
         Param("thema", "theme", ParamType.TEXT, max_length=40, choices=_theme_choices()),
@@ -225,7 +226,7 @@ async def part_one(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
     )
 
 
-@registry.action("practice.part2", permission=core.SHARE)
+@registry.action("practice.part2", permission=core.SHARE, opens_form=True)
 async def part_two_button(ctx: Context, arg: str) -> Reply:
     item = await core.view(ctx.db, ctx.actor, *id_parts(arg))
     if item.hidden:  # the form would start empty and overwrite the hidden text
@@ -318,7 +319,7 @@ async def edit_command(ctx: Context, nummer: int) -> Reply:
     )
 
 
-@registry.action("practice.edit1", permission=core.SHARE)
+@registry.action("practice.edit1", permission=core.SHARE, opens_form=True)
 async def edit_one_button(ctx: Context, arg: str) -> Reply:
     item = await core.view(ctx.db, ctx.actor, *id_parts(arg))
     if not item.may_edit:
@@ -521,6 +522,7 @@ async def _publish_card(run: scheduling.JobRun) -> None:
         community.locale, "practices.thread_name", title=title_of(item, community.locale)
     )
     posted = await post_card(
+        run,
         platform,
         community,
         channel,
@@ -528,18 +530,19 @@ async def _publish_card(run: scheduling.JobRun) -> None:
         card(item, community.locale),
         name,
         intro=thread_intro(run.services["settings"], community.locale),
+        key=f"practice:{item.id}",
     )
-    if posted is not None:
+    if posted is not None:  # written after Discord confirmed the card and its thread
         async with run.sessionmaker() as db, db.begin():
             row = await db.get(Practice, item.id)
             assert row is not None
-            row.channel_id, (row.message_id, row.thread_id) = channel, posted
+            row.channel_id, row.message_id, row.thread_id = posted
 
 
 async def digest_job(run: scheduling.JobRun) -> None:
     platform = run.services.get("platform")
     settings = run.services["settings"]
-    since = datetime.now(UTC) - timedelta(days=int(run.payload.get("since_days", 7)))
+    since = clock.now() - timedelta(days=int(run.payload.get("since_days", 7)))
     async with run.sessionmaker() as db, db.begin():
         community = await db.get(Community, run.community_id)
         per_site = await core.digest(db, run.community_id, since, threshold=_threshold(settings))
@@ -571,10 +574,13 @@ async def digest_job(run: scheduling.JobRun) -> None:
         )
         for site, items in per_site.items()
     ][:25]
-    await platform.post(
-        community.platform_id,
-        community.practices_channel_id,
-        Reply(
+    await post_once(
+        run.sessionmaker,
+        platform,
+        community,
+        key=run.key,
+        channel_id=community.practices_channel_id,
+        reply=Reply(
             title=Msg("practices.digest_title"),
             text=Msg(
                 "practices.digest_intro", {"since": when(since.astimezone(settings.tz), locale)}
@@ -582,6 +588,8 @@ async def digest_job(run: scheduling.JobRun) -> None:
             fields=fields,
             locale=locale,
         ),
+        retry=await retry_for(run),
+        job_key=run.key,
     )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from leerbot.chat.commands import registry
 from leerbot.chat.context import Context
 from leerbot.chat.reply import Attachment, Button, ButtonStyle, Field, Reply
@@ -32,7 +30,7 @@ async def my_data(ctx: Context) -> Reply:
 @registry.action("privacy.export", permission=Action.MANAGE_OWN_DATA)
 async def export_data(ctx: Context, _arg: str) -> Reply:
     data = await privacy.export(ctx.db, ctx.actor)
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    stamp = ctx.now().strftime("%Y%m%d")
     return Reply(
         text=Msg("privacy.export_ready"),
         attachments=[Attachment(f"leerbot-mijngegevens-{stamp}.json", data)],

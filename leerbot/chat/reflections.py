@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from leerbot import scheduling
+from leerbot import clock, scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, StaleArguments, id_parts, registry
 from leerbot.chat.context import Context
-from leerbot.chat.delivery import card_turn, deliver
+from leerbot.chat.delivery import (
+    card_turn,
+    deliver,
+    post_once,
+    retry_for,
+    retrying,
+    thread_once,
+)
 from leerbot.chat.formatting import when
 from leerbot.chat.reply import (
     Attachment,
@@ -328,13 +335,28 @@ async def close_command(ctx: Context, ronde: int) -> Reply:
     "ronde samenvatting", "round summary", permission=core.MANAGE_ROUNDS, params=(ROUND_PARAM,)
 )
 async def summary_command(ctx: Context, ronde: int) -> Reply:
-    """Any moderator: the draft (or the published summary) with the review buttons."""
+    """Any moderator: the draft (or the published summary) with the review buttons, and
+    how many of the round's messages did not arrive."""
     data = await core.summary_for(ctx.db, ctx.actor, ronde, ctx.settings)
     if data.round.status == "open":
-        return Reply.say(
+        reply = Reply.say(
             "reflections.still_open", answered=data.round.answered, asked=data.round.recipients
         )
+        reply.fields = undelivered_fields(data)
+        return reply
     return review_reply(data, ctx.locale, ctx.settings)
+
+
+def undelivered_fields(data: core.Summary) -> list[Field]:
+    """A line for the moderators when some of the round's messages did not arrive."""
+    if not data.undelivered:
+        return []
+    return [
+        Field(
+            Msg("delivery.undelivered_label"),
+            Msg("delivery.undelivered_round", {"count": data.undelivered}),
+        )
+    ]
 
 
 @registry.command(
@@ -416,7 +438,7 @@ async def repeat_command(
         minute=0,
         every_weeks=elke_weken or 1,
     )
-    first = core.next_run(schedule, ctx.settings, datetime.now(UTC))
+    first = core.next_run(schedule, ctx.settings, ctx.now())
     return Reply.say(
         "reflections.repeating",
         title=titel,
@@ -562,7 +584,7 @@ async def check_button(ctx: Context, arg: str) -> Reply:
     return _check(item, handle, ctx.settings, ctx.locale)
 
 
-@registry.action("round.form", permission=core.ANSWER_ROUNDS)
+@registry.action("round.form", permission=core.ANSWER_ROUNDS, opens_form=True)
 async def form_button(ctx: Context, arg: str) -> Reply:
     round_id, part, mode, confirmed = _round_part_mode(arg)
     item = await core.view(ctx.db, ctx.actor, round_id)
@@ -704,6 +726,7 @@ def review_reply(data: core.Summary, locale: str, settings: Settings) -> Reply:
                     "minimum": item.min_answers,
                 },
             ),
+            fields=undelivered_fields(data),
             locale=locale,
         )
     place = data.place or core.SummaryPlace("moderators", None)
@@ -732,6 +755,7 @@ def review_reply(data: core.Summary, locale: str, settings: Settings) -> Reply:
             Msg("reflections.draft_state", {"state": item.review_state}),
         )
     )
+    fields.extend(undelivered_fields(data))
     buttons = []
     if item.review_state != "published" and place.channel_id and place.kind != "moderators":
         buttons.append(
@@ -784,7 +808,7 @@ async def keep_button(ctx: Context, arg: str) -> Reply:
     return Reply.say("reflections.kept", title=item.title)
 
 
-@registry.action("round.remove", permission=core.MANAGE_ROUNDS)
+@registry.action("round.remove", permission=core.MANAGE_ROUNDS, opens_form=True)
 async def remove_button(ctx: Context, arg: str) -> Reply:
     (round_id,) = id_parts(arg)
     await core.summary_for(ctx.db, ctx.actor, round_id)  # permission and community check
@@ -846,13 +870,28 @@ async def deliver_job(run: scheduling.JobRun) -> None:
         return
     if item.delivery == "thread" and item.channel_id:
         locale = community.locale
-        thread = await platform.open_thread(
-            community.platform_id,
-            item.channel_id,
-            translate(locale, "reflections.thread_name", title=item.title)[:100],
+        retry = await retry_for(run)
+        thread = await thread_once(
+            run.sessionmaker,
+            platform,
+            community,
+            key=f"round:{item.id}:thread",
+            channel_id=item.channel_id,
+            name=translate(locale, "reflections.thread_name", title=item.title)[:100],
+            retry=retry,
+            job_key=run.key,
         )
-        await platform.post(
-            community.platform_id, thread, invitation(item, locale, settings.tz, settings, place)
+        if thread is None:
+            return
+        await post_once(
+            run.sessionmaker,
+            platform,
+            community,
+            key=f"round:{item.id}:thread-invitation",
+            channel_id=thread,
+            reply=invitation(item, locale, settings.tz, settings, place),
+            retry=retry,
+            job_key=run.key,
         )
         async with run.sessionmaker() as db, db.begin():
             row = await db.get(ReflectionRound, item.id)
@@ -908,7 +947,6 @@ async def close_job(run: scheduling.JobRun) -> None:
         assert row is not None
         if row.summary_posted:
             return
-        row.summary_posted = True
     async with run.sessionmaker() as db:
         data = await core.summary(db, round_id, settings)
         moderators = await core.reviewers(db, round_id)
@@ -918,15 +956,22 @@ async def close_job(run: scheduling.JobRun) -> None:
         return
     if not moderators:
         log.info("round %s closed; no moderator on record to send the draft to", round_id)
-        return
-    await deliver(
-        run,
-        platform,
-        community,
-        moderators,
-        lambda locale: review_reply(data, locale, settings),
-        community.announcement_channel_id,
-    )
+    else:
+        # one key for the draft whichever close job sends it (the early close, the
+        # planned one): each moderator gets it once
+        await deliver(
+            run,
+            platform,
+            community,
+            moderators,
+            lambda locale: review_reply(data, locale, settings),
+            community.announcement_channel_id,
+            key=f"round:{round_id}:draft",
+        )
+    async with run.sessionmaker() as db, db.begin():
+        row = await db.get(ReflectionRound, round_id)
+        if row is not None:
+            row.summary_posted = True  # after the draft went out, not before
 
 
 async def publish_job(run: scheduling.JobRun) -> None:
@@ -956,14 +1001,33 @@ async def publish_job(run: scheduling.JobRun) -> None:
             row = await db.get(ReflectionRound, item.id)
             assert row is not None
             channel, message = row.published_channel_id, row.published_message_id
+        retry = await retry_for(run)
         if channel and message:
-            await platform.edit(community.platform_id, channel, message, reply)
+            await retrying(
+                retry,
+                f"round:{item.id}:summary",
+                lambda: platform.edit(community.platform_id, channel, message, reply),
+            )
             return
-        posted = await platform.post(community.platform_id, place.channel_id, reply)
-        async with run.sessionmaker() as db, db.begin():
+        posted = await post_once(
+            run.sessionmaker,
+            platform,
+            community,
+            key=f"round:{item.id}:summary",
+            channel_id=place.channel_id,
+            reply=reply,
+            retry=retry,
+            job_key=run.key,
+        )
+        if posted is None:
+            return
+        async with run.sessionmaker() as db, db.begin():  # after Discord confirmed it
             row = await db.get(ReflectionRound, item.id)
             assert row is not None
-            row.published_channel_id, row.published_message_id = place.channel_id, posted
+            row.published_channel_id, row.published_message_id = (
+                posted.channel_id,
+                posted.message_id,
+            )
 
 
 SUMMARY_INLINE = 1900  # Discord allows 2,000 characters in a message
@@ -1053,6 +1117,15 @@ async def after_session_hook(run: scheduling.JobRun, occurrence: object) -> None
         )
         if schedule is None:
             return
+        started = await db.scalar(  # a rerun of the job after a crash starts no second one
+            select(ReflectionRound.id).where(
+                ReflectionRound.community_id == run.community_id,
+                ReflectionRound.audience_kind == "session",
+                ReflectionRound.audience_value == str(getattr(occurrence, "id", "")),
+            )
+        )
+        if started is not None:
+            return
         community = await db.get(Community, run.community_id)
         assert community is not None
         try:
@@ -1101,7 +1174,7 @@ async def compact_job(run: scheduling.JobRun) -> None:
             community_id=run.community_id,
             kind="round.compact",
             key=f"round:{run.payload['round_id']}:compact:{attempt + 1}",
-            due_at=datetime.now(UTC) + timedelta(minutes=10),
+            due_at=clock.now() + timedelta(minutes=10),
             payload={"round_id": run.payload["round_id"], "attempt": attempt + 1},
             grace=timedelta(days=30),
         )

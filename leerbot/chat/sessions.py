@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from leerbot import scheduling
+from leerbot import clock, scheduling
 from leerbot.chat.commands import (
     Choice,
     MemberRef,
@@ -22,13 +22,14 @@ from leerbot.chat.commands import (
     registry,
 )
 from leerbot.chat.context import Context
-from leerbot.chat.delivery import card_turn, deliver
+from leerbot.chat.delivery import card_turn, deliver, post_once, retry_for, retrying
 from leerbot.chat.formatting import when
 from leerbot.chat.platform import EventSpec, Platform
 from leerbot.chat.reply import Attachment, Button, ButtonStyle, Field, Mention, Reply, UserText
 from leerbot.chat.safety import thread_intro
 from leerbot.core import sessions as core
 from leerbot.core.methods import load_methods
+from leerbot.core.permissions import may
 from leerbot.core.timeparse import parse_month
 from leerbot.db.models import Community, Member, SessionOccurrence
 from leerbot.exports.ics import meetings_file, series_file
@@ -79,7 +80,7 @@ def card(
 ) -> Reply:
     """The session as everyone sees it in the channel (names only of those listed). Once
     it has begun there is nothing to answer any more: no buttons, and it says so."""
-    current = now or datetime.now(UTC)
+    current = now or clock.now()
     started = item.starts_at <= current
     over = item.ends_at <= current
     methods = load_methods()
@@ -302,8 +303,17 @@ async def cancel(ctx: Context, sessie: int, hele_reeks: bool | None) -> Reply:
 )
 async def show(ctx: Context, sessie: int) -> Reply:
     item = await core.view(ctx.db, ctx.actor, sessie)
-    now = datetime.now(UTC)
+    now = ctx.now()
     reply = card(item, ctx.locale, now=now)
+    if may(ctx.actor, core.MANAGE_SESSIONS):  # moderators: messages that did not arrive
+        count = await core.undelivered_count(ctx.db, ctx.actor, item.id)
+        if count:
+            reply.fields.append(
+                Field(
+                    Msg("delivery.undelivered_label"),
+                    Msg("delivery.undelivered_session", {"count": count}),
+                )
+            )
     if item.my_status and item.status == "scheduled" and item.starts_at > now:
         reply.text = Msg(
             f"sessions.rsvp.{item.my_status}",
@@ -409,7 +419,7 @@ async def _page(ctx: Context, filters: core.ListFilters, page: int) -> Reply:
 )
 async def listing(ctx: Context, vrij: bool | None, site: str | None, maand: str | None) -> Reply:
     """The meetings to come, ten at a time with buttons to page, for a site or a month."""
-    today = datetime.now(ctx.settings.tz).date()
+    today = ctx.now().astimezone(ctx.settings.tz).date()
     filters = core.ListFilters(
         only_free=bool(vrij),
         site_id=await core.site_for_filter(ctx.db, ctx.actor, site) if site else None,
@@ -559,7 +569,7 @@ async def calendar_file(
     """The file `/sessie agenda` gives: with a number, that meeting's whole series, named
     after the number asked for; without, the member's own meetings (None: there are none).
     See `leerbot.exports.ics` for how one meeting appears in both, once."""
-    stamp = now or datetime.now(UTC)
+    stamp = now or ctx.now()
     description = translate(ctx.locale, "sessions.ics_description")
     if sessie is not None:
         series = await core.series_calendar(ctx.db, ctx.actor, sessie)
@@ -666,47 +676,91 @@ async def _publish_card(run: scheduling.JobRun) -> None:
     locale = community.locale
     updates: dict[str, str | None] = {}
     reply = card(item, locale)
+    retry = await retry_for(run)
+    place = community.platform_id
     if item.message_id:
-        await platform.edit(community.platform_id, channel, item.message_id, reply)
-    elif item.status == "scheduled" and item.starts_at > datetime.now(UTC):
-        updates["message_id"] = await platform.post(community.platform_id, channel, reply)
-        updates["channel_id"] = channel
-        updates["thread_id"] = await platform.open_thread(
-            community.platform_id,
-            channel,
-            translate(
-                locale,
-                "sessions.thread_name",
-                title=item.title,
-                when=when(item.local_start, locale),
-            )[:100],
-            message_id=updates["message_id"],
+        await retrying(
+            retry,
+            f"session:{item.id}:card",
+            lambda: platform.edit(place, channel, item.message_id or "", reply),
         )
-        await platform.post(
-            community.platform_id,
-            updates["thread_id"],
-            thread_intro(run.services["settings"], locale),
+    elif item.status == "scheduled" and item.starts_at > clock.now():
+        # each step once (see leerbot.chat.delivery): a rerun after a crash finds the card,
+        # its thread (same id as the card) and the thread's first messages
+        posted = await post_once(
+            run.sessionmaker,
+            platform,
+            community,
+            key=f"session:{item.id}:card",
+            channel_id=channel,
+            reply=reply,
+            retry=retry,
+            job_key=run.key,
         )
-        method = load_methods().get(item.method)
-        if method is not None:
-            steps = "\n".join(
-                f"{n}. {s}" for n, s in enumerate(method.steps.get(locale) or method.steps["nl"], 1)
-            )
-            await platform.post(
-                community.platform_id,
-                updates["thread_id"],
-                Reply(
-                    text=Msg(
-                        "sessions.preparation",
-                        {"method": method.name(locale), "source": method.source, "steps": steps},
-                    ),
-                    locale=locale,
+        if posted is not None:
+            updates["message_id"] = posted.message_id
+            updates["channel_id"] = posted.channel_id
+            thread = await retrying(
+                retry,
+                f"session:{item.id}:thread",
+                lambda: platform.open_thread(
+                    place,
+                    posted.channel_id,
+                    translate(
+                        locale,
+                        "sessions.thread_name",
+                        title=item.title,
+                        when=when(item.local_start, locale),
+                    )[:100],
+                    message_id=posted.message_id,
                 ),
             )
+            updates["thread_id"] = thread
+            await post_once(
+                run.sessionmaker,
+                platform,
+                community,
+                key=f"session:{item.id}:intro",
+                channel_id=thread,
+                reply=thread_intro(run.services["settings"], locale),
+                retry=retry,
+                job_key=run.key,
+            )
+            method = load_methods().get(item.method)
+            if method is not None:
+                steps = "\n".join(
+                    f"{n}. {s}"
+                    for n, s in enumerate(method.steps.get(locale) or method.steps["nl"], 1)
+                )
+                await post_once(
+                    run.sessionmaker,
+                    platform,
+                    community,
+                    key=f"session:{item.id}:preparation",
+                    channel_id=thread,
+                    reply=Reply(
+                        text=Msg(
+                            "sessions.preparation",
+                            {
+                                "method": method.name(locale),
+                                "source": method.source,
+                                "steps": steps,
+                            },
+                        ),
+                        locale=locale,
+                    ),
+                    retry=retry,
+                    job_key=run.key,
+                )
     if item.status == "cancelled":
         if item.event_id:
-            await platform.cancel_event(community.platform_id, item.event_id)
-    elif item.ends_at > datetime.now(UTC):  # a meeting that is over keeps its event as it was
+            event_id = item.event_id
+            await retrying(
+                retry,
+                f"session:{item.id}:event",
+                lambda: platform.cancel_event(place, event_id),
+            )
+    elif item.ends_at > clock.now():  # a meeting that is over keeps its event as it was
         spec = EventSpec(
             name=item.title[:100],
             description=translate(locale, "sessions.event_description", number=item.id)[:1000],
@@ -715,10 +769,15 @@ async def _publish_card(run: scheduling.JobRun) -> None:
             location=None if item.location_kind == "voice" else item.location[:100],
             voice_channel_id=item.location if item.location_kind == "voice" else None,
         )
-        event_id = await platform.upsert_event(community.platform_id, item.event_id, spec)
+        # without an id the platform first looks for the event an earlier attempt made
+        event_id = await retrying(
+            retry,
+            f"session:{item.id}:event",
+            lambda: platform.upsert_event(place, item.event_id, spec),
+        )
         if event_id != item.event_id:
             updates["event_id"] = event_id
-    if updates:
+    if updates:  # written after Discord confirmed each of them
         async with run.sessionmaker() as db, db.begin():
             occ = await db.get(SessionOccurrence, item.id)
             assert occ is not None
@@ -795,7 +854,7 @@ async def _role_freed(
     async with run.sessionmaker() as db:
         members = await core.role_freed_recipients(db, item.id, member_id)
         gone = await db.get(Member, member_id)
-    if item.status != "scheduled" or item.starts_at <= datetime.now(UTC):
+    if item.status != "scheduled" or item.starts_at <= clock.now():
         return
 
     def params(locale: str) -> dict[str, object]:
@@ -817,10 +876,17 @@ async def _role_freed(
         await deliver(run, platform, community, members, make, _parent_channel(community, item))
     elif item.thread_id:
         locale = community.locale
-        await platform.post(
-            community.platform_id,
-            item.thread_id,
-            Reply(text=Msg("sessions.notice.role_freed_thread", params(locale)), locale=locale),
+        await post_once(
+            run.sessionmaker,
+            platform,
+            community,
+            key=run.key,
+            channel_id=item.thread_id,
+            reply=Reply(
+                text=Msg("sessions.notice.role_freed_thread", params(locale)), locale=locale
+            ),
+            retry=await retry_for(run),
+            job_key=run.key,
         )
 
 
@@ -834,10 +900,17 @@ async def after_job(run: scheduling.JobRun) -> None:
             await core.republish(db, occ)
     platform, community, item = await _context(run)
     if platform is not None and item.thread_id and item.status == "scheduled":
-        await platform.post(
-            community.platform_id,
-            item.thread_id,
-            Reply(text=Msg("sessions.after", {"count": len(present)}), locale=community.locale),
+        await post_once(
+            run.sessionmaker,
+            platform,
+            community,
+            key=run.key,
+            channel_id=item.thread_id,
+            reply=Reply(
+                text=Msg("sessions.after", {"count": len(present)}), locale=community.locale
+            ),
+            retry=await retry_for(run),
+            job_key=run.key,
         )
     for hook in AFTER_SESSION_HOOKS:
         await hook(run, item)

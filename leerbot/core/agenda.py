@@ -29,7 +29,7 @@ from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leerbot import scheduling
+from leerbot import clock, scheduling
 from leerbot.config import Settings
 from leerbot.core import audit
 from leerbot.core.actor import Actor
@@ -221,7 +221,7 @@ async def _publish(db: AsyncSession, item: AgendaItem) -> None:
         community_id=item.community_id,
         kind="agenda.publish",
         key=f"agenda:{item.id}:publish:{uuid.uuid4().hex}",
-        due_at=datetime.now(UTC),
+        due_at=clock.now(),
         payload={"item_id": item.id},
         grace=timedelta(days=7),
     )
@@ -344,7 +344,7 @@ async def set_status(
             community_id=item.community_id,
             kind="agenda.notify",
             key=f"agenda:{item.id}:notify:{uuid.uuid4().hex}",
-            due_at=datetime.now(UTC),
+            due_at=clock.now(),
             payload={"item_id": item.id},
             grace=timedelta(days=2),
         )
@@ -358,7 +358,7 @@ async def hide(db: AsyncSession, actor: Actor, item_id: int, reason: str) -> Mod
     clean_reason = clean_text(reason, field="reason", max_length=MAX_REASON)
     if item.hidden_at is not None:
         raise Conflict("errors.agenda_already_hidden", number=item.id)
-    item.hidden_at = datetime.now(UTC)
+    item.hidden_at = clock.now()
     item.hidden_reason = clean_reason
     item.hidden_by_id = actor.member_id if actor.member_id > 0 else None
     await audit.record(db, actor, "agenda.hidden", "agenda_item", item.id)
@@ -387,7 +387,7 @@ async def _tell_author(db: AsyncSession, item: AgendaItem, action: str) -> bool:
         community_id=item.community_id,
         kind="agenda.moderated",
         key=f"agenda:{item.id}:{action}:{uuid.uuid4().hex}",
-        due_at=datetime.now(UTC),
+        due_at=clock.now(),
         # the reason goes with the notice (so it arrives even after a quick restore);
         # finished jobs are purged after 30 days, and it never enters the audit trail
         payload={"item_id": item.id, "action": action, "reason": item.hidden_reason or ""},

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from leerbot import clock
 from leerbot.core.actor import Actor
 from leerbot.core.permissions import Action, require
 from leerbot.db.models import AuditEntry, Member, Site
@@ -148,8 +149,8 @@ async def forget_member(db: AsyncSession, member_id: int) -> None:
 
 async def purge_expired(db: AsyncSession, retention_days: int) -> int:
     """Delete audit entries older than the retention period; returns how many."""
-    from datetime import UTC, timedelta
+    from datetime import timedelta
 
-    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+    cutoff = clock.now() - timedelta(days=retention_days)
     result = await db.execute(delete(AuditEntry).where(AuditEntry.created_at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -23,14 +23,14 @@ what the hidden text says, and a member who searches expects to read what they f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leerbot import scheduling
+from leerbot import clock, scheduling
 from leerbot.config import Settings
 from leerbot.core import audit
 from leerbot.core.actor import Actor
@@ -323,7 +323,7 @@ async def confirm_and_share(
     require(actor, SHARE)
     practice = await _own_draft(db, actor, practice_id)
     practice.state = "shared"
-    practice.shared_at = practice.updated_at = datetime.now(UTC)
+    practice.shared_at = practice.updated_at = clock.now()
     author_id = practice.author_id
     if practice.anonymous:
         practice.author_id = None  # anonymous from here on: no link kept
@@ -349,7 +349,7 @@ async def publish(db: AsyncSession, practice: Practice) -> None:
         community_id=practice.community_id,
         kind="practice.publish",
         key=f"practice:{practice.id}:publish:{uuid.uuid4().hex}",
-        due_at=datetime.now(UTC),
+        due_at=clock.now(),
         payload={"practice_id": practice.id},
         grace=timedelta(days=7),
     )
@@ -409,7 +409,7 @@ async def edit(
     if not changed:
         raise ValidationFailed("errors.nothing_to_change")
     db.add(PracticeRevision(practice_id=practice.id, editor_id=actor.member_id, snapshot=snapshot))
-    practice.updated_at = datetime.now(UTC)
+    practice.updated_at = clock.now()
     await index.index(db, practice.id, practice.title, _body(practice))
     await audit.record(db, actor, "practice.edited", "practice", practice.id, fields=changed)
     await publish(db, practice)
@@ -438,7 +438,7 @@ async def hide(db: AsyncSession, actor: Actor, practice_id: int, reason: str) ->
     clean_reason = clean_text(reason, field="reason", max_length=MAX_REASON)
     if practice.hidden_at is not None:
         raise Conflict("errors.practice_already_hidden", number=practice.id)
-    practice.hidden_at = datetime.now(UTC)
+    practice.hidden_at = clock.now()
     practice.hidden_reason = clean_reason
     practice.hidden_by_id = actor.member_id if actor.member_id > 0 else None
     await index.remove(db, practice.id)
@@ -472,7 +472,7 @@ async def _tell_author(db: AsyncSession, practice: Practice, action: str) -> boo
         community_id=practice.community_id,
         kind="practice.moderated",
         key=f"practice:{practice.id}:{action}:{uuid.uuid4().hex}",
-        due_at=datetime.now(UTC),
+        due_at=clock.now(),
         # the reason goes with the notice (so it arrives even after a quick restore);
         # finished jobs are purged after 30 days, and it never enters the audit trail
         payload={
@@ -558,38 +558,26 @@ async def search(
         raise ValidationFailed("errors.too_long", field="query", max=200, length=len(query))
     if not query_terms(query):
         raise ValidationFailed("errors.search_no_words")
-    hits = await index.search(db, query)
-    ranked = [h.practice_id for h in hits]
-    if not ranked:
-        return SearchPage([], 1, 1, 0)
-    allowed = select(Practice.id).where(
-        Practice.id.in_(ranked),
-        Practice.community_id == actor.community_id,
-        Practice.state == "shared",
-        Practice.hidden_at.is_(None),
+    scope = index.Scope(
+        community_id=actor.community_id,
+        theme=filters.theme or None,
+        level=filters.level or None,
+        tag=filters.tag or None,
     )
     if filters.site:
         site = await find_site(db, actor, filters.site)
-        allowed = allowed.where(Practice.site_id == site.id)
-        if await _small_site(db, site.id, threshold):  # the filter would name the site
-            allowed = allowed.where(Practice.anonymous.is_(False))
-    if filters.theme:
-        allowed = allowed.where(Practice.theme == filters.theme)
-    if filters.level:
-        allowed = allowed.where(Practice.level == filters.level)
-    keep = set(await db.scalars(allowed))
-    if filters.tag:
-        wanted = filters.tag.strip().lower()
-        tagged = {
-            p.id: p.tags for p in await db.scalars(select(Practice).where(Practice.id.in_(keep)))
-        }
-        keep = {i for i, tags in tagged.items() if wanted in (tags or [])}
-    ordered = [i for i in ranked if i in keep]
-    pages = max(1, (len(ordered) + page_size - 1) // page_size)
-    page = min(max(1, page), pages)
-    chunk = ordered[(page - 1) * page_size : page * page_size]
+        small = await _small_site(db, site.id, threshold)  # the filter would name the site
+        scope = replace(scope, site_id=site.id, named_only=small)
+    page = max(1, page)
+    ids, total = await index.find(db, query, scope, limit=page_size, offset=(page - 1) * page_size)
+    pages = max(1, (total + page_size - 1) // page_size)
+    if page > pages:  # past the end: the last page
+        page = pages
+        ids, total = await index.find(
+            db, query, scope, limit=page_size, offset=(page - 1) * page_size
+        )
     return SearchPage(
-        [await view(db, actor, i, threshold=threshold) for i in chunk], page, pages, len(ordered)
+        [await view(db, actor, i, threshold=threshold) for i in ids], page, pages, total
     )
 
 
@@ -605,7 +593,7 @@ async def save_search(
     `practices.saved_search_days` are purged here as well as at start."""
     from sqlalchemy import delete
 
-    cutoff = datetime.now(UTC) - timedelta(days=settings.practices.saved_search_days)
+    cutoff = clock.now() - timedelta(days=settings.practices.saved_search_days)
     await db.execute(delete(SavedSearch).where(SavedSearch.created_at < cutoff))
     saved = SavedSearch(
         community_id=actor.community_id,
@@ -685,7 +673,7 @@ async def schedule_digest(db: AsyncSession, community_id: int, settings: Setting
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(settings.timezone)
-    now = datetime.now(tz)
+    now = clock.now().astimezone(tz)
     days_ahead = (settings.practices.digest_weekday - now.weekday()) % 7 or 7
     due = (now + timedelta(days=days_ahead)).replace(
         hour=settings.practices.digest_hour, minute=0, second=0, microsecond=0

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leerbot import scheduling
+from leerbot import clock, scheduling
 from leerbot.core import audit
 from leerbot.core.actor import Actor
 from leerbot.core.permissions import Action, require
@@ -86,7 +85,7 @@ async def export(db: AsyncSession, actor: Actor) -> bytes:
     community = await db.get(Community, member.community_id)
     document: dict[str, Any] = {
         "leerbot_export": 1,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": clock.now().isoformat(timespec="seconds"),
         "community": community.name if community else None,
         "member": member.display_name,
         "data": {h.name: await h.export(db, member) for h in handlers()},

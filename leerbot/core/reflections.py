@@ -69,9 +69,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from leerbot import scheduling
+from leerbot import clock, scheduling
 from leerbot.config import Settings
-from leerbot.core import audit
+from leerbot.core import audit, deliveries
 from leerbot.core.actor import Actor
 from leerbot.core.community import find_site, name_key
 from leerbot.core.errors import NotFound, ValidationFailed
@@ -185,6 +185,9 @@ class Summary:
     """Members' choice: this many chose anonymous, fewer than the threshold: not shown."""
     removed: int = 0
     place: SummaryPlace | None = None
+    undelivered: int = 0
+    """The round's messages that did not arrive (invitations, reminders, the draft, the
+    summary): for the moderators, a count and no names."""
 
     def shown(self) -> list[tuple[dict[str, str], list[SummaryAnswer]]]:
         """What readers of the published summary and exports see: removed answers left out."""
@@ -196,7 +199,7 @@ def _hash(token: str) -> str:
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
+    return now or clock.now()
 
 
 async def _round(db: AsyncSession, actor: Actor | None, round_id: int) -> ReflectionRound:
@@ -429,7 +432,7 @@ async def _schedule_round(db: AsyncSession, item: ReflectionRound, settings: Set
         community_id=item.community_id,
         kind="round.deliver",
         key=base + "deliver",
-        due_at=datetime.now(UTC),
+        due_at=clock.now(),
         payload={"round_id": item.id},
         grace=timedelta(days=2),
     )
@@ -864,6 +867,10 @@ async def seal(db: AsyncSession, item: ReflectionRound, now: datetime | None = N
                 round_id=item.id, member_id=member_id, status="closed", delivered_via=via
             )
         )
+    # the delivery records go; how many did not arrive stays, for the moderators
+    item.undelivered_count = await deliveries.undelivered(
+        db, f"round:{item.id}:", _now(now), posts=False
+    )
     await db.execute(
         delete(ReminderDelivery).where(
             ReminderDelivery.job_key.startswith(f"round:{item.id}:", autoescape=True)
@@ -930,7 +937,7 @@ async def seal_closed_rounds(db: AsyncSession) -> int:
 async def purge_recipients(db: AsyncSession, retention_days: int) -> int:
     """Who was asked in a round is kept `privacy.round_recipients_retention_days` after it
     closed (members see it in their own data), then forgotten; the counts stay."""
-    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+    cutoff = clock.now() - timedelta(days=retention_days)
     old = select(ReflectionRound.id).where(
         ReflectionRound.sealed_at.is_not(None), ReflectionRound.sealed_at < cutoff
     )
@@ -951,7 +958,7 @@ async def close_now(db: AsyncSession, actor: Actor, round_id: int) -> RoundView:
         community_id=item.community_id,
         kind="round.close",
         key=f"round:{item.id}:early-close",
-        due_at=datetime.now(UTC),
+        due_at=clock.now(),
         payload={"round_id": item.id},
         grace=timedelta(days=30),
     )
@@ -1004,8 +1011,11 @@ async def summary(db: AsyncSession, round_id: int, settings: Settings | None = N
     item_view = await view(db, None, round_id)
     place = await summary_place(db, item)
     answered = item_view.answered
+    undelivered = int(item.undelivered_count or 0) + await deliveries.undelivered(
+        db, f"round:{item.id}:"
+    )
     if answered < item_view.min_answers:
-        return Summary(item_view, answered, withheld=True, place=place)
+        return Summary(item_view, answered, withheld=True, place=place, undelivered=undelivered)
     named, anonymous = await _answers(db, item)
     floor = settings.privacy.small_number_threshold if settings else SMALL_NUMBER_DEFAULT
     held_back = 0
@@ -1041,6 +1051,7 @@ async def summary(db: AsyncSession, round_id: int, settings: Settings | None = N
         anonymous_held_back=held_back,
         removed=removed,
         place=place,
+        undelivered=undelivered,
     )
 
 
@@ -1207,7 +1218,7 @@ async def remove_answer(
             community_id=item.community_id,
             kind="round.publish",
             key=f"round:{item.id}:update:{answer.ref}",
-            due_at=datetime.now(UTC),
+            due_at=clock.now(),
             payload={"round_id": item.id},
             grace=timedelta(days=30),
         )
@@ -1217,7 +1228,7 @@ async def remove_answer(
             community_id=item.community_id,
             kind="round.answer_removed",
             key=f"round:{item.id}:removed:{answer.ref}",
-            due_at=datetime.now(UTC),
+            due_at=clock.now(),
             payload={
                 "round_id": item.id,
                 "member_id": author_id,
@@ -1364,7 +1375,7 @@ def next_run(schedule: ReflectionSchedule, settings: Settings, after: datetime) 
 async def schedule_next_run(
     db: AsyncSession, schedule: ReflectionSchedule, settings: Settings
 ) -> datetime:
-    due = next_run(schedule, settings, datetime.now(UTC))
+    due = next_run(schedule, settings, clock.now())
     await scheduling.schedule(
         db,
         community_id=schedule.community_id,
@@ -1453,7 +1464,7 @@ async def _delete_data(db: AsyncSession, member: Member) -> None:
             community_id=item.community_id,
             kind="round.publish",
             key=f"round:{item.id}:update:forgotten:{secrets.token_hex(4)}",
-            due_at=datetime.now(UTC),
+            due_at=clock.now(),
             payload={"round_id": item.id},
             grace=timedelta(days=30),
         )

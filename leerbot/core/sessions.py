@@ -21,9 +21,9 @@ from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from leerbot import scheduling
+from leerbot import clock, scheduling
 from leerbot.config import Settings
-from leerbot.core import audit
+from leerbot.core import audit, deliveries
 from leerbot.core.actor import Actor
 from leerbot.core.community import find_member, find_site
 from leerbot.core.errors import Conflict, NotFound, ValidationFailed
@@ -191,7 +191,7 @@ async def _occurrence(db: AsyncSession, actor: Actor, occurrence_id: int) -> Ses
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
+    return now or clock.now()
 
 
 # --- jobs --------------------------------------------------------------------------------
@@ -866,6 +866,7 @@ async def rsvp(
             member_id=actor.member_id,
             status=final,
             show_name=True if show_name is None else show_name,
+            responded_at=_now(now),
         )
         db.add(mine)
     else:
@@ -1156,7 +1157,7 @@ async def close_attendance(db: AsyncSession, occurrence_id: int) -> list[int]:
                     occurrence_id=occ.id, member_id=member_id, attended=True, corrected=False
                 )
             )
-    occ.attendance_closed_at = datetime.now(UTC)
+    occ.attendance_closed_at = clock.now()
     await db.flush()
     return yes
 
@@ -1733,7 +1734,7 @@ async def _delete_data(db: AsyncSession, member: Member) -> None:
                 SessionRsvp.member_id == member.id,
                 SessionRsvp.status == "yes",
                 SessionOccurrence.status == "scheduled",
-                SessionOccurrence.starts_at > datetime.now(UTC),
+                SessionOccurrence.starts_at > clock.now(),
             )
         )
     )
@@ -1796,3 +1797,13 @@ _register_data_handler()
 async def republish(db: AsyncSession, occ: SessionOccurrence) -> None:
     """Bring the occurrence's card up to date (e.g. after something was linked to it)."""
     await _publish(db, occ, occ.series.community_id)
+
+
+async def undelivered_count(db: AsyncSession, actor: Actor, occurrence_id: int) -> int:
+    """How many of the meeting's messages (reminders, notices, its card, its thread's first
+    messages) did not arrive: for moderators (see `leerbot.core.deliveries`)."""
+    require(actor, MANAGE_SESSIONS)
+    occ = await db.get(SessionOccurrence, occurrence_id)
+    if occ is None or occ.series.community_id != actor.community_id:
+        raise NotFound("errors.session_not_found", number=occurrence_id)
+    return await deliveries.undelivered(db, f"session:{occurrence_id}:")

@@ -41,6 +41,20 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        @event.listens_for(engine.sync_engine, "savepoint")
+        def _savepoint_inside_a_write_transaction(conn: Any, _name: str) -> None:
+            # Python's sqlite3 opens a transaction only before the first INSERT, UPDATE or
+            # DELETE; a SAVEPOINT before that opens one of its own, a deferred one. Reads in
+            # it then fix a snapshot, and its first write fails at once with "database is
+            # locked" (SQLITE_BUSY_SNAPSHOT, no busy wait) when another connection wrote
+            # since: on a busy machine, with concurrent clicks or a job beside a command.
+            # Its RELEASE would also commit on its own, half a unit of work. So take the
+            # write lock first (BEGIN IMMEDIATE waits its turn, up to the busy timeout); the
+            # unit of work's commit or rollback ends it.
+            driver = conn.connection.driver_connection
+            if not getattr(driver, "in_transaction", True):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)

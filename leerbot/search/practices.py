@@ -104,6 +104,87 @@ async def search(
     return [Hit(int(i), -float(r)) for i, r in rows]
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a member may find, applied inside the ranked query (not after a global top-N,
+    which lost hits when another community's practices ranked higher)."""
+
+    community_id: int
+    site_id: int | None = None
+    named_only: bool = False
+    """A small site's filter: anonymous practices stay out (the filter would name them)."""
+    theme: str | None = None
+    level: str | None = None
+    tag: str | None = None
+
+
+async def find(
+    db: AsyncSession, query: str, scope: Scope, *, limit: int, offset: int = 0
+) -> tuple[list[int], int]:
+    """Shared, visible practices of one community matching all words of `query`, best
+    first: one page of ids and the total number of hits, in one statement."""
+    postgres = db.bind.dialect.name == "postgresql"
+    params: dict[str, object] = {"community": scope.community_id, "limit": limit}
+    params["offset"] = offset
+    where = [
+        "p.community_id = :community",
+        "p.state = 'shared'",
+        "p.hidden_at IS NULL",
+    ]
+    if scope.site_id is not None:
+        where.append("p.site_id = :site")
+        params["site"] = scope.site_id
+    if scope.named_only:
+        where.append("NOT p.anonymous")
+    if scope.theme:
+        where.append("p.theme = :theme")
+        params["theme"] = scope.theme
+    if scope.level:
+        where.append("p.level = :level")
+        params["level"] = scope.level
+    if scope.tag:
+        params["tag"] = scope.tag.strip().lower()
+        where.append(
+            "(p.tags::jsonb ? :tag)"
+            if postgres
+            else "EXISTS (SELECT 1 FROM json_each(p.tags) WHERE json_each.value = :tag)"
+        )
+    filters = " AND ".join(where)
+    if postgres:
+        words = query_words(query)
+        if not words:
+            return [], 0
+        params["q"] = " ".join(words)
+        sql = (
+            "SELECT p.id, count(*) OVER () AS total FROM practice_search s "
+            "JOIN practices p ON p.id = s.practice_id, "
+            "(SELECT plainto_tsquery('dutch', :q) AS q) AS query "
+            f"WHERE s.document @@ query.q AND {filters} "
+            "ORDER BY ts_rank(s.document, query.q) DESC, p.id LIMIT :limit OFFSET :offset"
+        )
+    else:
+        terms = query_terms(query)
+        if not terms:
+            return [], 0
+        params["match"] = " AND ".join(f'"{t}"' for t in terms)
+        sql = (  # FTS5 ranks only inside its own query: rank there, filter and page outside
+            "SELECT p.id, count(*) OVER () AS total FROM (SELECT rowid AS id, "
+            "bm25(practice_fts, 4.0, 1.0) AS rank FROM practice_fts "
+            "WHERE practice_fts MATCH :match) AS hit JOIN practices p ON p.id = hit.id "
+            f"WHERE {filters} ORDER BY hit.rank, p.id LIMIT :limit OFFSET :offset"
+        )
+    rows = (await db.execute(text(sql), params)).all()
+    if not rows and offset:
+        # past the last page: the total still tells the caller where the last page is
+        count = await db.execute(text(f"SELECT count(*) FROM ({_counting(sql)}) AS c"), params)
+        return [], int(count.scalar_one())
+    return [int(r[0]) for r in rows], int(rows[0][1]) if rows else 0
+
+
+def _counting(sql: str) -> str:
+    return sql.split(" ORDER BY ")[0]
+
+
 async def like_scan(db: AsyncSession, query: str, limit: int = 500) -> list[int]:
     """The naive alternative for the benchmark: `LIKE '%word%'` for every word."""
     words = query_words(query)

@@ -145,8 +145,12 @@ class Reply:
 
     @property
     def message(self) -> Message | None:
-        """The visible message: the original response, or the first follow-up."""
+        """The visible message: the original response, or the first follow-up. After a
+        silent acknowledgement of a button (6) the original is the button's own message:
+        the answer is the first follow-up, or that message as edited."""
         rec = self.interaction
+        if rec.response_type == 6 and rec.followups:
+            return rec.followups[0]
         if (
             rec.original is not None
             and not rec.original.deleted
@@ -181,8 +185,12 @@ class Reply:
 
     @property
     def followups(self) -> list[Message]:
+        """Follow-ups beyond the answer itself (see `message`)."""
         rec = self.interaction
-        return [m for m in rec.followups if m is not rec.original]
+        extra = [m for m in rec.followups if m is not rec.original]
+        if rec.response_type == 6:
+            return extra[1:]  # the first one is the answer
+        return extra
 
     def buttons(self) -> list[dict[str, Any]]:
         return [c for c in _walk(self.components) if c.get("type") == 2]

@@ -14,8 +14,21 @@ import math
 import time
 from dataclasses import dataclass, field
 
-# Major parameters: a bucket is shared per value of the first of these in the path.
+# Major parameters: a bucket is shared per value of the first of these in the path. A webhook
+# with its token in the path counts as webhook_id + webhook_token (Discord's "Rate Limits":
+# "webhooks (webhook_id or webhook_id + webhook_token)"): each interaction's follow-ups and
+# `@original` have their own bucket, not one for every interaction of the application.
 MAJOR_PARAMETERS = ("channel_id", "guild_id", "webhook_id", "interaction_id")
+
+
+def major_parameter(params: dict[str, str]) -> str:
+    """The value that keys a route's bucket (see MAJOR_PARAMETERS)."""
+    for name in MAJOR_PARAMETERS:
+        if name in params:
+            if name == "webhook_id" and "webhook_token" in params:
+                return f"{params[name]}+{params['webhook_token']}"
+            return params[name]
+    return ""
 
 
 @dataclass
@@ -50,16 +63,27 @@ def default_route_limits() -> dict[str, Limit]:
 GLOBAL_EXEMPT = frozenset({"POST /interactions/{interaction_id}/{interaction_token}/callback"})
 
 
+def global_exempt(route: str) -> bool:
+    """Interaction endpoints are "not bound to the application's Global Rate Limit"
+    (Discord, "Receiving and Responding"): the callback, and everything under the
+    interaction's webhook and token (`@original`, follow-ups) — the only webhooks the fake
+    models."""
+    return route in GLOBAL_EXEMPT or "/webhooks/{webhook_id}/{webhook_token}" in route
+
+
 @dataclass
 class _Window:
     limit: int
     per: float
     opened: float = 0.0
     used: int = 0
+    number: int = 1
+    """How many windows this bucket has opened (the first, then one per reset)."""
 
     def roll(self, now: float) -> None:
         if now >= self.opened + self.per:
             self.opened, self.used = now, 0
+            self.number += 1
 
     def reset_after(self, now: float) -> float:
         return max(0.0, self.opened + self.per - now)
@@ -87,6 +111,9 @@ class RateLimiter:
     _buckets: dict[tuple[str, str], _Window] = field(default_factory=dict)
     _global: _Window | None = None
     clock: object = time.monotonic
+    """Seconds for the windows (a test may give a fixed one: only requests move it on)."""
+    wall: object = time.time
+    """The Unix time for `X-RateLimit-Reset` (a test may give a fixed one)."""
 
     def set_route(self, route: str, limit: int, per: float) -> None:
         """Change one route's bucket.
@@ -100,6 +127,11 @@ class RateLimiter:
         self.global_limit = Limit(limit, per)
         self._global = None
 
+    def windows(self, route: str) -> int:
+        """How many windows the buckets of `route` have opened: a client that waits for
+        each reset fills `requests / limit` of them, without a 429."""
+        return sum(w.number for (r, _), w in self._buckets.items() if r == route)
+
     def _now(self) -> float:
         return self.clock()  # type: ignore[operator]
 
@@ -111,7 +143,7 @@ class RateLimiter:
     def check(self, route: str, params: dict[str, str]) -> Decision:
         """Count one request to ``route`` (``"METHOD /template"``) and decide."""
         now = self._now()
-        if route not in GLOBAL_EXEMPT:
+        if not global_exempt(route):
             if self._global is None:
                 self._global = _Window(self.global_limit.limit, self.global_limit.per, now)
             self._global.roll(now)
@@ -125,19 +157,21 @@ class RateLimiter:
                     True,
                     "global",
                 )
-        major = next((params[p] for p in MAJOR_PARAMETERS if p in params), "")
+        major = major_parameter(params)
         limit = self.routes.get(route, self.default_limit)
         key = (route, major)
         window = self._buckets.get(key)
         if window is None:
             window = self._buckets[key] = _Window(limit.limit, limit.per, now)
         window.roll(now)
-        reset_after = window.reset_after(now)
+        # Rounded up to the millisecond: a client that waits exactly this long finds the
+        # window reset (rounded down it could come back half a millisecond early, a 429).
+        reset_after = math.ceil(window.reset_after(now) * 1000) / 1000
         headers = {
             "X-RateLimit-Limit": str(window.limit),
             "X-RateLimit-Bucket": self.bucket_hash(route),
             "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset": f"{self.wall() + reset_after:.3f}",  # type: ignore[operator]
         }
         if window.used >= window.limit:
             headers["X-RateLimit-Remaining"] = "0"
@@ -145,7 +179,7 @@ class RateLimiter:
             self.served_429.append((route, major, False))
             return Decision(False, headers, reset_after, False, "user")
         window.used += 1
-        if self._global is not None and route not in GLOBAL_EXEMPT:
+        if self._global is not None and not global_exempt(route):
             self._global.used += 1
         headers["X-RateLimit-Remaining"] = str(window.limit - window.used)
         return Decision(True, headers)

@@ -39,8 +39,10 @@ from leerbot.testing.state import (
     NEWS_THREAD,
     PRIVATE_THREAD,
     PUBLIC_THREAD,
+    READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
+    VIEW_CHANNEL,
     Attachment,
     Channel,
     Command,
@@ -158,6 +160,23 @@ class Violation:
 
 
 @dataclass
+class Fault:
+    """A failure the fake plays for one route, as a real outage looks to the bot: Discord
+    answers `status` (a 5xx), or with `status=None` the connection drops without an answer.
+    Before the request is carried out, or `after` it (the request took effect; its answer
+    is lost: the case a nonce is for). `when` picks requests (by their `Ctx`); `action` runs
+    at that moment (a benchmark kills the bot there). Played `times` times, then gone."""
+
+    route: str
+    status: int | None = 503
+    after: bool = False
+    times: int = 1
+    when: Callable[[Ctx], bool] | None = None
+    action: Callable[[], object] | None = None
+    played: int = 0
+
+
+@dataclass
 class RequestRecord:
     """What the bot sent and what it got, for assertions and debugging."""
 
@@ -176,6 +195,37 @@ class RestApi:
     def __init__(self, fake: FakeDiscord) -> None:
         self.fake = fake
         self.limiter = RateLimiter()
+        self.faults: list[Fault] = []
+        """Failures to play (see `Fault`); `fail(...)` adds one."""
+
+    def fail(self, route: str, **options: Any) -> Fault:
+        """Play a `Fault` on `route` ("POST /channels/{channel_id}/messages")."""
+        fault = Fault(route, **options)
+        self.faults.append(fault)
+        return fault
+
+    def _fault(self, route_key: str, ctx: Ctx, after: bool) -> Fault | None:
+        for fault in self.faults:
+            if fault.route != route_key or fault.after != after or fault.played >= fault.times:
+                continue
+            if fault.when is not None and not fault.when(ctx):
+                continue
+            fault.played += 1
+            if fault.action is not None:
+                fault.action()
+            return fault
+        return None
+
+    def _play(self, fault: Fault, request: web.Request, record: RequestRecord) -> web.Response:
+        self.fake._changed()
+        if fault.status is None:
+            record.status = 0  # no answer at all
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never arrives: the connection is gone
+        record.status = fault.status
+        body = {"message": "Service Unavailable (a fault played by the fake)", "code": 0}
+        return self._respond(fault.status, body)
 
     def _respond(
         self,
@@ -282,6 +332,10 @@ class RestApi:
             record.status = 400
             return self._respond(400, invalid_form(errors).body(), decision.headers)
 
+        fault = self._fault(route_key, ctx, after=False)
+        if fault is not None:
+            return self._play(fault, request, record)
+
         if spec is None:
             self._violate(
                 "unmodelled",
@@ -310,6 +364,9 @@ class RestApi:
             return self._respond(exc.status, exc.body(), decision.headers)
 
         record.status, record.response = status, data
+        fault = self._fault(route_key, ctx, after=True)
+        if fault is not None:
+            return self._play(fault, request, record)
         if fake.validate_responses and data is not None:
             pointer = op.response_schema_pointer(status)
             problems = (
@@ -903,6 +960,14 @@ async def create_message(ctx: Ctx) -> Result:
     return 200, fake._message_payload(message)
 
 
+def _history_payload(ctx: Ctx, message: Message) -> dict[str, Any]:
+    """A message as Discord returns it when read back: the nonce was only for the answer
+    to its creation (and the gateway event), Discord does not keep it."""
+    payload = ctx.fake._message_payload(message)
+    payload.pop("nonce", None)
+    return payload
+
+
 @route("GET", "/channels/{channel_id}/messages")
 async def list_messages(ctx: Ctx) -> Result:
     channel = _channel(ctx)
@@ -911,21 +976,28 @@ async def list_messages(ctx: Ctx) -> Result:
         raise invalid_form(
             [SchemaError(("limit",), "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")]
         )
+    if channel.guild is not None:
+        _require(ctx, channel.guild, VIEW_CHANNEL)
+        if not _bot_member(ctx, channel.guild).has(READ_MESSAGE_HISTORY):
+            return 200, []  # as Discord: without Read Message History, no messages at all
     live = [m for m in channel.messages if not m.deleted]
     if "before" in ctx.query:
         live = [m for m in live if m.id < int(ctx.query["before"])]
     if "after" in ctx.query:
         live = [m for m in live if m.id > int(ctx.query["after"])]
         newest_first = sorted(live, key=lambda m: m.id)[:limit][::-1]
-        return 200, [ctx.fake._message_payload(m) for m in newest_first]
+        return 200, [_history_payload(ctx, m) for m in newest_first]
     newest_first = sorted(live, key=lambda m: m.id, reverse=True)[:limit]
-    return 200, [ctx.fake._message_payload(m) for m in newest_first]
+    return 200, [_history_payload(ctx, m) for m in newest_first]
 
 
 @route("GET", "/channels/{channel_id}/messages/{message_id}")
 async def get_message(ctx: Ctx) -> Result:
-    message = _get_message(_channel(ctx), ctx.snowflake("message_id"))
-    return 200, ctx.fake._message_payload(message)
+    channel = _channel(ctx)
+    if channel.guild is not None:
+        _require(ctx, channel.guild, READ_MESSAGE_HISTORY)
+    message = _get_message(channel, ctx.snowflake("message_id"))
+    return 200, _history_payload(ctx, message)
 
 
 @route("PATCH", "/channels/{channel_id}/messages/{message_id}", _message_check)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from leerbot.app import App, open_app
 from leerbot.config import load_settings
@@ -266,3 +267,49 @@ async def test_same_hits_on_sqlite_and_postgresql(
             results[name] = {q: await titles(app, actor, q) for q in QUERIES}
     assert results["sqlite"] == results["postgresql"]
     await _empty_postgres(postgres_url)
+
+
+async def test_a_members_results_are_complete_whatever_other_communities_hold(app: App) -> None:
+    """Search filters by community inside the ranked query: 600 practices of another
+    community that rank higher (the word in every field) do not push this community's
+    practices out, as a global top 500 filtered afterwards did."""
+    from sqlalchemy import insert
+
+    from leerbot.db.models import Community, Practice
+    from leerbot.search import practices as index
+
+    mine = await actor_for(app.sessionmaker, "Anna", place="guild-1")
+    async with app.sessionmaker() as db, db.begin():
+        other = Community(platform_id="guild-2", name="Elders", locale="nl")
+        db.add(other)
+        await db.flush()
+        now = datetime(2026, 6, 1, tzinfo=UTC)
+        fields = {f: "training training training" for f in practices.TEXT_FIELDS}
+        rows = [
+            {
+                "community_id": other.id,
+                "title": f"Training {n}",
+                "state": "shared",
+                "anonymous": False,
+                "tags": ["training"],
+                "shared_at": now,
+                "created_at": now,
+                "updated_at": now,
+                **fields,
+            }
+            for n in range(600)
+        ]
+        await db.execute(insert(Practice), rows)
+        for practice in await db.scalars(select(Practice).where(Practice.community_id == other.id)):
+            await index.index(db, practice.id, practice.title, "training " * 20)
+    for n in range(3):
+        await share(app, mine, f"Onze training {n}", None, "Een training per maand", "training")
+    async with app.sessionmaker() as db:
+        found = await practices.search(db, mine, "training", page_size=50)
+        tagged = await practices.search(
+            db, mine, "training", practices.SearchFilters(tag="Training"), page_size=50
+        )
+    assert found.total == 3 and {p.title for p in found.items} == {
+        f"Onze training {n}" for n in range(3)
+    }
+    assert tagged.total == 3, "the tag filter works inside the query too"

@@ -1,25 +1,28 @@
 """Reminders of intervisie sessions across restarts: each is sent exactly once, by DM or
-(DMs closed) in a private thread; past its grace it is marked missed and never sent."""
+(DMs closed) in a private thread; past its grace it is marked missed and never sent. Time
+passes on a `FakeClock` the test moves, never by waiting."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from leerbot import clock as clocks
 from leerbot.app import App
+from leerbot.clock import FakeClock, using
 from leerbot.core import community, sessions
 from leerbot.db.models import ReminderDelivery, ScheduledJob
 from leerbot.scheduling import run_due
 from tests.helpers import RecordingPlatform, actor_for
+from tests.waiting import eventually
 
 
 async def _planned_with_sign_ups(app: App) -> sessions.OccurrenceView:
     coordinator = await actor_for(app.sessionmaker, "Mo", coordinator=True)
     async with app.sessionmaker() as db, db.begin():
         await community.configure(db, coordinator, sessions_channel_id="chan-1")
-    tomorrow = datetime.now(app.settings.tz) + timedelta(days=2)
+    tomorrow = clocks.now().astimezone(app.settings.tz) + timedelta(days=2)
     async with app.sessionmaker() as db, db.begin():
         item = await sessions.plan(
             db,
@@ -37,7 +40,7 @@ async def _planned_with_sign_ups(app: App) -> sessions.OccurrenceView:
     return item
 
 
-async def _make_due(app: App, minutes: int, seconds_from_now: float) -> str:
+async def _make_due(app: App, minutes: int, due: datetime) -> str:
     async with app.sessionmaker() as db, db.begin():
         job = await db.scalar(
             select(ScheduledJob).where(
@@ -46,32 +49,39 @@ async def _make_due(app: App, minutes: int, seconds_from_now: float) -> str:
             )
         )
         assert job is not None
-        job.due_at = datetime.now(UTC) + timedelta(seconds=seconds_from_now)
+        job.due_at = due
         return job.key
 
 
-async def _wait_for(predicate, timeout: float = 5) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError
-        await asyncio.sleep(0.05)
+async def _finished(app: App, key: str) -> bool:
+    async with app.sessionmaker() as db:
+        job = await db.scalar(select(ScheduledJob).where(ScheduledJob.key == key))
+    return job is not None and job.fired_at is not None
 
 
-async def test_reminder_survives_restarts_and_goes_out_once(app: App) -> None:
+async def test_reminder_survives_restarts_and_goes_out_once(
+    clocked_app: App, clock: FakeClock
+) -> None:
+    app = clocked_app
     platform = RecordingPlatform(closed_dms={"bram"})
-    item = await _planned_with_sign_ups(app)
+    with using(clock):
+        item = await _planned_with_sign_ups(app)
     first = app.make_scheduler(platform)
     await run_due(first)  # publish the card: message, thread, event
     assert len(platform.events) == 1 and platform.posts[0][0] == "chan-1"
-    key = await _make_due(app, 60, seconds_from_now=0.6)
+    key = await _make_due(app, 60, clock.now() + timedelta(minutes=1))
     await first.start()
     await first.stop()  # down before the reminder is due
     second = app.make_scheduler(platform)
     await second.start()
     try:
-        await _wait_for(lambda: len(platform.dms) >= 1 and len(platform.threads) >= 2)
-        await asyncio.sleep(0.2)
+        assert platform.dms == [] and len(platform.threads) == 1, "not before its time"
+        clock.advance(minutes=1)
+        await eventually(
+            lambda: len(platform.dms) >= 1 and len(platform.threads) >= 2,
+            "the reminder, by DM and in a private thread",
+        )
+        await eventually(lambda: _finished(app, key), "the job done, not just its messages")
     finally:
         await second.stop()
     third = app.make_scheduler(platform)  # and up again after the due time: nothing twice
@@ -91,14 +101,18 @@ async def test_reminder_survives_restarts_and_goes_out_once(app: App) -> None:
     assert item.id
 
 
-async def test_reminder_past_its_grace_is_missed_not_sent_at_night(app: App) -> None:
+async def test_reminder_past_its_grace_is_missed_not_sent_at_night(
+    clocked_app: App, clock: FakeClock
+) -> None:
+    app = clocked_app
     platform = RecordingPlatform()
-    await _planned_with_sign_ups(app)
+    with using(clock):
+        await _planned_with_sign_ups(app)
     async with app.sessionmaker() as db, db.begin():
         await db.execute(
             update(ScheduledJob)
             .where(ScheduledJob.kind == "session.reminder")
-            .values(due_at=datetime.now(UTC) - timedelta(hours=5))
+            .values(due_at=clock.now() - timedelta(hours=5))
         )
     scheduler = app.make_scheduler(platform)
     await scheduler.start()

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from leerbot.adapters.discord import LeerbotClient
+from leerbot.adapters.discord.runner import discord_server
 from leerbot.app import App, open_app
 from leerbot.config import DiscordSettings, Settings
 from leerbot.testing import FakeDiscord, run_fake_discord
@@ -97,8 +98,10 @@ async def discord_world(
             )
             async with open_app(configured) as app:
                 client = LeerbotClient(app.dispatcher, configured)
-                if scheduler:
-                    client.ready_hooks.append(lambda: app.start_scheduler(client.platform))
+                if scheduler:  # as run_discord: a bot, for the Discord servers only
+                    client.ready_hooks.append(
+                        lambda: app.start_scheduler(client.platform, serves=discord_server)
+                    )
 
                     async def stop_scheduler() -> None:  # as run_discord: before the socket
                         if app.scheduler is not None:

@@ -187,10 +187,11 @@ async def test_names_with_mentions_never_ping_anyone(world: World) -> None:
     assert answer.message.allowed_mentions == {"parse": []}
     assert not answer.message.mentions_everyone()
     assert answer.message.mentioned_user_ids() == []
-    callback = [
-        r for r in fake.requests if r.route and "callback" in r.route and r.method == "POST"
-    ][-1]
-    assert callback.body["data"]["allowed_mentions"] == {"parse": []}
+    # acknowledged first ("thinking…"), then answered with a follow-up that says so too
+    followup = [
+        r for r in fake.requests if r.route == "POST /webhooks/{webhook_id}/{webhook_token}"
+    ]
+    assert followup[-1].body["allowed_mentions"] == {"parse": []}
     # also in a message in a channel (the scheduled work's path)
     await world.client.platform.post(
         str(world.guild.id),
@@ -336,9 +337,10 @@ async def test_dms_with_buttons_reach_the_member_and_keep_working(world: World) 
         buttons=[Button(Msg("privacy.button_export"), "privacy.export")],
         locale="nl",
     )
-    assert await platform.send_dm(guild, str(world.sanne.id), reply) is True
-    assert await platform.send_dm(guild, str(world.closed.id), reply) is False
+    sent = await platform.send_dm(guild, str(world.sanne.id), reply)
+    assert await platform.send_dm(guild, str(world.closed.id), reply) is None
     (dm,) = world.fake.dms(world.sanne)
+    assert sent is not None and sent.message_id == str(dm.id)
     assert dm.allowed_mentions == {"parse": []}
     download = await world.fake.click(dm, "Download mijn gegevens", by=world.sanne.user)
     assert download.files and download.files[0].filename.endswith(".json")
@@ -366,17 +368,19 @@ async def test_dms_with_buttons_reach_the_member_and_keep_working(world: World) 
     assert "I only work in the community's server" in seen(answer)
 
 
-async def test_a_slow_answer_is_deferred_and_still_arrives(world: World) -> None:
-    world.client.reply_timeout = 0.0  # behave as if the database were slow
+async def test_answers_are_acknowledged_first_and_a_late_form_says_so(world: World) -> None:
     fake = world.fake
     listed = await fake.slash(world.sanne, "site lijst")
-    assert listed.deferred and listed.ephemeral
+    assert listed.deferred and listed.ephemeral  # "thinking…" at once, then the answer
     assert "proeftuinen" in seen(listed).lower()
     overview = await fake.slash(world.sanne, "mijngegevens")
     download = await fake.click(overview, "Download mijn gegevens")
     assert download.interaction.response_type == 6  # acknowledged silently, then sent
-    (sent,) = download.followups
-    assert sent.ephemeral and sent.attachments[0].filename.endswith(".json")
+    assert download.ephemeral and download.files[0].filename.endswith(".json")
+    assert download.message is not overview.message and not download.followups
+    form = await fake.slash(world.sanne, "profiel ervaring")  # may open a form: answered
+    assert form.modal is not None and not form.deferred  # directly, with the form
+    world.client.reply_timeout = 0.0  # behave as if the database were slow
     late_form = await fake.slash(world.sanne, "profiel ervaring")
     assert late_form.modal is None
     assert "Het formulier kon niet op tijd openen." in seen(late_form)

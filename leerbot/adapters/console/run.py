@@ -1,9 +1,11 @@
 """Starting the console: a script read line by line, or a person at a terminal.
 
 A script (standard input is not a terminal) gets plain text and runs due work after each
-line, in order, so that its output reads the same every time. A person gets the terminal
-front end (`terminal.Terminal`): the scheduler runs while the console waits for a line, so
-reminders and notices appear at their time, above the prompt.
+line, in order, so that its output reads the same every time. Beside a running bot (which
+holds the scheduler's lease, `leerbot.lease`) the console runs only the work of its own local
+community: the bot's reminders and invitations are for the members on Discord. A person
+gets the terminal front end (`terminal.Terminal`): the scheduler runs while the console
+waits for a line, so reminders and notices appear at their time, above the prompt.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from leerbot.adapters.console.demo import community_is_empty, create_demo
 from leerbot.adapters.console.platform import ConsolePlatform
-from leerbot.adapters.console.session import ConsoleSession, Interrupted, Who
+from leerbot.adapters.console.session import CONSOLE_PLACE, ConsoleSession, Interrupted, Who
 from leerbot.scheduling import run_due
 
 if TYPE_CHECKING:
@@ -41,7 +43,8 @@ async def run_script(app: App, options: ConsoleOptions, lines: Iterator[str]) ->
     """Run the lines; returns how many commands failed."""
     session = _session(app, options, interactive=False)
     platform = ConsolePlatform(session.say, lambda: session.lang, app.settings.tz)
-    scheduler = app.make_scheduler(platform)  # not started: due work runs after each line
+    # not started: due work runs after each line (only its own, beside a running bot)
+    scheduler = app.make_scheduler(platform, kind="console", own=_own_community)
     session.after_command = lambda: run_due(scheduler)
     if options.demo and await community_is_empty(app.dispatcher):
         await create_demo(app.dispatcher, session.lang)
@@ -74,7 +77,7 @@ async def run_terminal(
             app.settings.tz,
             renderer=TerminalRenderer(lambda: terminal.width() - 4),  # after "  | "
         )
-        scheduler = await app.start_scheduler(platform)
+        scheduler = await app.start_scheduler(platform, kind="console", own=_own_community)
         session.after_command = lambda: run_due(scheduler)
         session.say(session.t("console.welcome", name=session.who.name, role=session.who.role))
         if options.demo is not False and await community_is_empty(app.dispatcher):
@@ -92,6 +95,12 @@ async def run_terminal(
         await session.run_lines(iter(()))
         session.flush_notices()
         session.say(session.t("console.goodbye"))
+
+
+def _own_community(platform_id: str) -> bool:
+    """The console's local community: its work is the console's, whoever holds the lease
+    (no bot can deliver it). Everything else only when no bot runs (the lease)."""
+    return platform_id == CONSOLE_PLACE.platform_id
 
 
 def _session(app: App, options: ConsoleOptions, *, interactive: bool) -> ConsoleSession:

@@ -5,13 +5,19 @@ Interactions are handled in `on_interaction` (not with discord.py's `CommandTree
 command, a button (custom_id "lb:...") and a modal submission each become one dispatcher
 call, whose `Reply` is rendered by `render.py`.
 
-Answering within Discord's 3 seconds: the dispatcher usually answers in milliseconds, so we
-wait for it (at most `reply_timeout`, 2 s) and answer directly. Only that way can a reply be
-a modal, which must be the first response. When the dispatcher is slower, we defer (a
-private "thinking…" for commands and forms, a silent acknowledgement for buttons) and send
-the reply as a follow-up; a form that arrives that late cannot open, and the member is
-asked to try again. A reply meant for the channel that arrives after a private defer stays
-private: never the other way round.
+Answering within Discord's 3 seconds, also on a busy machine: every interaction is
+acknowledged first — a private "thinking…" for commands and form submissions, a silent
+acknowledgement for buttons — before any work starts, and the reply follows when the work is
+done (for a command it replaces the "thinking…"; for a button it is a private follow-up).
+A busy database or a crowd pressing the same button cannot make the acknowledgement late.
+
+The exception is what may answer with a form (`opens_form` in the declaration): Discord opens
+a form only as the very first answer, so there we wait for the dispatcher, at most until
+`reply_timeout` after Discord created the interaction (its id says when), and answer
+directly. Those handlers only read a little. When that budget runs out we defer after all;
+a form that comes that late cannot open, and the member is asked to try again. A reply
+meant for the channel that arrives after a private defer stays private: never the other way
+round (today every reply is private).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
@@ -35,7 +42,7 @@ from leerbot.adapters.discord.render import (
 )
 from leerbot.chat.context import Place
 from leerbot.chat.dispatch import Dispatcher
-from leerbot.chat.reply import Reply
+from leerbot.chat.reply import Reply, parse_custom_id
 from leerbot.config import Settings
 from leerbot.core.actor import Identity
 from leerbot.i18n import normalize_locale, translate
@@ -90,8 +97,10 @@ class LeerbotClient(discord.Client):
     """discord.py client for leerbot; `client_kwargs` go to `discord.Client` (tests pass
     e.g. `chunk_guilds_at_startup=False`, `guild_ready_timeout`)."""
 
-    reply_timeout: float = 2.0
-    """Seconds to wait for the dispatcher before deferring (Discord allows 3 in total)."""
+    reply_timeout: float = 1.5
+    """For what may open a form: seconds after Discord created the interaction until which we
+    wait for the dispatcher before deferring (Discord allows 3 for the first answer; the rest
+    is for the request itself on a busy machine)."""
 
     def __init__(self, dispatcher: Dispatcher, settings: Settings, **client_kwargs: Any) -> None:
         client_kwargs.setdefault("intents", leerbot_intents())
@@ -179,7 +188,22 @@ class LeerbotClient(discord.Client):
             log.info("interaction %s outside a server from %s", kind.name, who(interaction.user.id))
             await self._send(interaction, self._only_in_server(interaction), None)
             return
-        await self._answer(interaction, work, dm_guild)
+        await self._answer(interaction, work, dm_guild, self._may_open_form(kind, data, custom_id))
+
+    def _may_open_form(
+        self, kind: discord.InteractionType, data: dict[str, Any], custom_id: str
+    ) -> bool:
+        """Whether the declared command or button may answer with a form (a form submission
+        never does: Discord cannot answer a form with another)."""
+        registry = self.dispatcher.registry
+        if kind is discord.InteractionType.application_command:
+            invocation = parse_invocation(registry, data)
+            return invocation is not None and invocation.command.opens_form
+        if kind is discord.InteractionType.component:
+            parsed = parse_custom_id(custom_id)
+            spec = registry.actions.get(parsed[0]) if parsed else None
+            return spec is not None and spec.opens_form
+        return False
 
     def _place(self, interaction: discord.Interaction, dm_guild: str | None) -> Place | None:
         if interaction.guild_id is not None:
@@ -265,15 +289,25 @@ class LeerbotClient(discord.Client):
         return reply
 
     async def _answer(
-        self, interaction: discord.Interaction, work: Awaitable[Reply], dm_guild: str | None
+        self,
+        interaction: discord.Interaction,
+        work: Awaitable[Reply],
+        dm_guild: str | None,
+        may_open_form: bool = False,
     ) -> None:
-        task = asyncio.ensure_future(work)
         deferred: str | None = None
-        try:
-            reply = await asyncio.wait_for(asyncio.shield(task), self.reply_timeout)
-        except TimeoutError:
+        if not may_open_form:
+            # Acknowledged before the work starts: nothing it waits for can make this late.
+            # Should Discord refuse (the interaction expired on the way), nothing is done.
             deferred = await self._defer(interaction)
-            reply = await task
+            reply = await work
+        else:
+            task = asyncio.ensure_future(work)
+            try:
+                reply = await asyncio.wait_for(asyncio.shield(task), self._budget(interaction))
+            except TimeoutError:
+                deferred = await self._defer(interaction)
+                reply = await task
         if reply.is_error:
             key = getattr(reply.text, "key", "?")
             log.info(
@@ -302,6 +336,17 @@ class LeerbotClient(discord.Client):
                 state._messages.clear()
                 state._messages.extend(kept)
         state._users.pop(user_id, None)
+
+    def _budget(self, interaction: discord.Interaction) -> float:
+        """Seconds left to answer directly: `reply_timeout` from when Discord created the
+        interaction (the time in its id; Discord's 3 seconds run on Discord's clock, so this
+        is the computer's clock, not the app's). A delay before the bot even saw it (a busy
+        event loop) is taken off; an age beyond Discord's limit can only be clocks that
+        disagree, and is ignored."""
+        age = (datetime.now(UTC) - interaction.created_at).total_seconds()
+        if not 0 <= age <= 3:
+            age = 0.0
+        return max(0.0, self.reply_timeout - age)
 
     async def _defer(self, interaction: discord.Interaction) -> str:
         if interaction.type is discord.InteractionType.component:

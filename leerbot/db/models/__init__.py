@@ -5,6 +5,7 @@ from sqlalchemy import Integer
 from leerbot.db.models.agenda import AgendaItem, AgendaLink, AgendaStatusChange, AgendaSupport
 from leerbot.db.models.base import Base, UTCDateTime, utcnow
 from leerbot.db.models.community import AuditEntry, Community, Member, Organisation, Site
+from leerbot.db.models.delivery import ChannelPost
 from leerbot.db.models.practices import Practice, PracticeLink, PracticeRevision, SavedSearch
 from leerbot.db.models.reflections import (
     AnonymousAnswer,
@@ -14,7 +15,7 @@ from leerbot.db.models.reflections import (
     ReflectionSchedule,
     RoundRecipient,
 )
-from leerbot.db.models.scheduling import ScheduledJob
+from leerbot.db.models.scheduling import RunningProcess, ScheduledJob, SchedulerLease
 from leerbot.db.models.sessions import (
     ReminderDelivery,
     SessionAttendance,
@@ -54,6 +55,7 @@ __all__ = [
     "AnonymousAnswer",
     "AuditEntry",
     "Base",
+    "ChannelPost",
     "Community",
     "Member",
     "NamedAnswer",
@@ -66,8 +68,10 @@ __all__ = [
     "ReflectionSchedule",
     "ReminderDelivery",
     "RoundRecipient",
+    "RunningProcess",
     "SavedSearch",
     "ScheduledJob",
+    "SchedulerLease",
     "SessionAttendance",
     "SessionOccurrence",
     "SessionRole",

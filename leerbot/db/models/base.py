@@ -10,6 +10,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from leerbot import clock
+
 # Named constraints keep migrations identical on SQLite (batch mode) and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -21,7 +23,8 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """A row's time stamps (created, updated) by the clock of the work that writes it."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -52,6 +52,9 @@ class ReflectionRound(Base):
     skipped_count: Mapped[int | None] = mapped_column(Integer)
     anonymous_people: Mapped[int | None] = mapped_column(Integer)
     """How many members answered without a name (for the held-back rule)."""
+    undelivered_count: Mapped[int | None] = mapped_column(Integer)
+    """Messages of the round (invitations, reminders) not delivered when it was sealed:
+    their delivery records go at the seal, the count stays for the moderators."""
     recurring_id: Mapped[int | None] = mapped_column(
         ForeignKey("reflection_schedules.id", ondelete="SET NULL")
     )

@@ -32,5 +32,41 @@ class ScheduledJob(Base):
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(160))
+    """The process (`RunningProcess.holder`) that claimed it: after a crash only the jobs of
+    a process that is gone are run again, never those another live process is running."""
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SchedulerLease(Base):
+    """Who runs scheduled work: one row per lease (today one, `scheduler`; issue 18 may add
+    one per shard). The holder renews `expires_at` on a timer; when it stops renewing (a
+    crash, a lost connection) the lease expires and another process takes it. A holder with
+    a higher `priority` (a bot) may take it from a lower one (a console) at any time."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(160))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RunningProcess(Base):
+    """A running leerbot process that may run scheduled work (a bot, a console), renewed on
+    the same timer as the lease: alive while `expires_at` is ahead. Also what `leerbot
+    health` reads: the scheduler's last tick and, for a bot, the last time its connection to
+    Discord was seen alive. A clean stop removes the row."""
+
+    __tablename__ = "running_processes"
+
+    holder: Mapped[str] = mapped_column(String(160), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ticked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    gateway_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -133,7 +133,9 @@ class SessionAttendance(Base):
 
 
 class ReminderDelivery(Base):
-    """One reminder to one member: written before sending, so a restart never sends twice."""
+    """One message of a job to one member (a reminder, an invitation, a notice): written
+    before the first attempt, confirmed with Discord's message id after Discord accepted it
+    (see `leerbot.chat.delivery`). The row's id is the message's nonce."""
 
     __tablename__ = "reminder_deliveries"
     __table_args__ = (UniqueConstraint("job_key", "member_id"),)
@@ -141,5 +143,20 @@ class ReminderDelivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_key: Mapped[str] = mapped_column(String(160))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    via: Mapped[str] = mapped_column(String(16), default="pending")  # dm | thread | failed
+    via: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending (by DM) | pending-thread (DMs closed: in a private thread) while not confirmed;
+    then dm | thread (delivered), failed (refused for good, or retries used up) or unchecked
+    (an earlier attempt may have arrived and it could not be checked: not sent again)."""
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    """The DM channel or the private thread the message went to."""
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """The first attempt since the last check: until Discord's nonce window is over a new
+    attempt with the same nonce cannot make a second message."""
+    fingerprints: Mapped[str | None] = mapped_column(String(160))
+    """What the attempts in that window sent (`Platform.fingerprint`, space-separated), to
+    recognise the message in the channel's history after the window."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reason: Mapped[str | None] = mapped_column(String(300))
+    """Why it is not delivered (yet): Discord's answer, for the log and the moderators."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
