@@ -80,7 +80,10 @@ class AgendaLink(Base):
     """A point refers to an intervisie session or a practice (and they show it back)."""
 
     __tablename__ = "agenda_links"
-    __table_args__ = (UniqueConstraint("item_id", "target_type", "target_id"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "target_type", "target_id"),
+        Index("ix_agenda_links_target", "target_type", "target_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(
