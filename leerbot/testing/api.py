@@ -47,6 +47,12 @@ from leerbot.testing.state import (
 )
 
 T = TypeVar("T")
+
+WAIT_GUARD = 60.0
+"""Seconds a wait for the bot (an answer, a message, a condition) lasts before it fails: a
+guard against a test that hangs, not a measure of speed. A loaded machine is slow, not
+wrong; Discord's own 3-second rule for acknowledging an interaction is checked separately
+(`interaction_response_timeout`)."""
 _log = logging.getLogger(__name__)
 
 ALL_PRIVILEGED = gw.PRIVILEGED
@@ -195,7 +201,9 @@ class Reply:
     def buttons(self) -> list[dict[str, Any]]:
         return [c for c in _walk(self.components) if c.get("type") == 2]
 
-    async def wait_for_followups(self, count: int = 1, timeout: float = 5.0) -> list[Message]:
+    async def wait_for_followups(
+        self, count: int = 1, timeout: float = WAIT_GUARD
+    ) -> list[Message]:
         """Wait until the bot has sent ``count`` follow-ups (beyond the answer itself)."""
         await self.fake.wait_until(
             lambda: len(self.followups) >= count, timeout, f"{count} follow-up(s)"
@@ -518,7 +526,7 @@ class FakeDiscord:
         client: discord.Client,
         *,
         token: str | None = None,
-        timeout: float = 10.0,
+        timeout: float = WAIT_GUARD,
         guild_ready_timeout: float | None = 0.05,
         allow_errors: bool = False,
     ) -> AsyncIterator[discord.Client]:
@@ -602,7 +610,7 @@ class FakeDiscord:
     async def wait_until(
         self,
         predicate: Callable[[], T],
-        timeout: float = 5.0,
+        timeout: float = WAIT_GUARD,
         what: str = "a condition",
         *,
         check_clients: bool = True,
@@ -877,7 +885,7 @@ class FakeDiscord:
         command: str,
         *,
         channel: Channel | None = None,
-        timeout: float = 5.0,
+        timeout: float = WAIT_GUARD,
         expect_answer: bool = True,
         **options: Any,
     ) -> Reply:
@@ -1038,7 +1046,7 @@ class FakeDiscord:
         label: str,
         *,
         by: Member | User | None = None,
-        timeout: float = 5.0,
+        timeout: float = WAIT_GUARD,
         expect_answer: bool = True,
     ) -> Reply:
         """Click the button with this label (or custom_id) on a message or reply."""
@@ -1069,7 +1077,7 @@ class FakeDiscord:
         values: Sequence[Any],
         *,
         by: Member | User | None = None,
-        timeout: float = 5.0,
+        timeout: float = WAIT_GUARD,
         expect_answer: bool = True,
     ) -> Reply:
         """Pick ``values`` in a select menu (string selects: option values or labels)."""
@@ -1138,7 +1146,7 @@ class FakeDiscord:
         target: Reply | Modal,
         values: dict[str, str],
         *,
-        timeout: float = 5.0,
+        timeout: float = WAIT_GUARD,
         expect_answer: bool = True,
     ) -> Reply:
         """Fill in and submit the modal the bot opened; keys are custom_ids or labels."""
@@ -1263,7 +1271,7 @@ class FakeDiscord:
             raise RuntimeError("no gateway connection to drop")
         self._changed()
 
-    async def wait_for_resume(self, count: int = 1, timeout: float = 10.0) -> None:
+    async def wait_for_resume(self, count: int = 1, timeout: float = WAIT_GUARD) -> None:
         await self.wait_until(lambda: self.gateway.resume_count >= count, timeout, "a RESUME")
 
     # -- what members see ----------------------------------------------------------------
@@ -1291,7 +1299,7 @@ class FakeDiscord:
         channel: Channel,
         predicate: Callable[[Message], bool] | None = None,
         *,
-        timeout: float = 5.0,
+        timeout: float = WAIT_GUARD,
         existing: bool = False,
         from_bot: bool = True,
     ) -> Awaitable[Message]:
@@ -1320,7 +1328,7 @@ class FakeDiscord:
         member: Member | User,
         predicate: Callable[[Message], bool] | None = None,
         *,
-        timeout: float = 5.0,
+        timeout: float = WAIT_GUARD,
         existing: bool = False,
     ) -> Awaitable[Message]:
         """The first DM the bot sends ``member`` after this call (unless ``existing``)."""

@@ -30,6 +30,7 @@ from leerbot.testing import Reply as Seen
 from leerbot.testing.state import Channel, Member, Message
 from tests.e2e.conftest import World, discord_world, unexpected_errors
 from tests.helpers import csv_rows
+from tests.waiting import GUARD
 
 THEME = "samenwerking"
 THEME_NAME = "Samenwerking ervaringsdeskundigen en professionals"
@@ -93,7 +94,7 @@ async def card(world: World, number: int) -> Message:
 
 
 async def card_shows(
-    world: World, number: int, name: str, value: str, timeout: float = 10
+    world: World, number: int, name: str, value: str, timeout: float = GUARD
 ) -> Message:
     """Wait until the card's field `name` shows `value` (the bot edits the card)."""
     message = await card(world, number)
@@ -202,7 +203,7 @@ async def raw_submit(world: World, form: Seen, values: dict[str, str]) -> Seen:
     return await raw_interaction(world, 5, member, data, "the propose form")
 
 
-async def settle(world: World, timeout: float = 20) -> None:
+async def settle(world: World, timeout: float = GUARD) -> None:
     """Wait until the scheduled work that is due (cards, notices) has run; none failed."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

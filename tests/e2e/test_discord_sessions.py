@@ -26,6 +26,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from leerbot.adapters.discord import run_discord
 from leerbot.app import App, open_app
+from leerbot.clock import FakeClock
 from leerbot.config import DiscordSettings, Settings
 from leerbot.db.models import ScheduledJob, SessionOccurrence
 from leerbot.scheduling import Scheduler
@@ -34,6 +35,7 @@ from leerbot.testing import Reply as Seen
 from leerbot.testing.state import Channel, Member, Message, ScheduledEvent
 from tests.e2e.conftest import World, discord_world, unexpected_errors
 from tests.e2e.conftest import _declare as declare
+from tests.waiting import GUARD
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 WEEKDAYS = "ma di wo do vr za zo".split()
@@ -158,7 +160,7 @@ async def card_shows(fake: FakeDiscord, card: Message, name: str, text: str | No
     """Wait until the card's field `name` reads `text` (the card is edited in place)."""
     await fake.wait_until(
         lambda: field(card, name) == text,
-        timeout=10,
+        timeout=GUARD,
         what=f"the card's {name} to read {text!r} (now {field(card, name)!r})",
     )
 
@@ -201,12 +203,12 @@ async def fire_now(fake: FakeDiscord, app: App, kind: str, key_part: str = "") -
             )
         )
         for job in jobs:
-            job.due_at = datetime.now(UTC)
+            job.due_at = app.clock.now()
         found = [(job.id, job.key) for job in jobs]
     return [key for job_id, key in found if await scheduler.fire(job_id)]
 
 
-async def settled(app: App, timeout: float = 15) -> None:
+async def settled(app: App, timeout: float = GUARD) -> None:
     """Wait until no scheduled work is due or running (cards, events, notices all sent)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -226,7 +228,7 @@ async def settled(app: App, timeout: float = 15) -> None:
                             ScheduledJob.started_at.is_(None),
                             ScheduledJob.cancelled_at.is_(None),
                             ScheduledJob.missed_at.is_(None),
-                            ScheduledJob.due_at <= datetime.now(UTC),
+                            ScheduledJob.due_at <= app.clock.now(),
                         ),
                     )
                 )
@@ -266,6 +268,8 @@ class Restartable:
     declared: dict[str, Any]
     settings: Settings
     logs: list[logging.LogRecord]
+    clock: FakeClock
+    """The bot's time, kept across restarts: a test moves it past a job's time."""
 
     def started(self) -> int:
         """How often a scheduler finished loading its pending jobs."""
@@ -282,7 +286,7 @@ class Restartable:
             }
         )
         before = self.started()
-        async with open_app(configured) as app:
+        async with open_app(configured, clock=self.clock) as app:
             task = asyncio.create_task(run_discord(app, guild_ready_timeout=0.01))
             try:
                 await self.fake.wait_until(
@@ -309,7 +313,7 @@ async def restartable(settings: Settings) -> AsyncIterator[Restartable]:
     logger.setLevel(logging.INFO)
     try:
         async with run_fake_discord(lambda fake: declared.update(declare(fake))) as fake:
-            yield Restartable(fake, declared, settings, capture.records)
+            yield Restartable(fake, declared, settings, capture.records, FakeClock())
     finally:
         logger.removeHandler(capture)
         logger.setLevel(previous)
@@ -585,13 +589,21 @@ async def test_reminders_are_sent_once_across_restarts_before_and_after_their_ti
             await settled(world.app)
 
         # while the bot is down: the day-before reminder's time passes (within its grace),
-        # the hour-before reminder comes due shortly after the bot is back
-        await move_due(world.app, ":reminder:1440:", datetime.now(UTC) - timedelta(minutes=2))
-        soon = datetime.now(UTC) + timedelta(seconds=2)
-        await move_due(world.app, ":reminder:60:", soon)
+        # the hour-before reminder comes due a minute after the bot is back
+        clock = server.clock
+        await move_due(world.app, ":reminder:1440:", clock.now() - timedelta(minutes=2))
+        await move_due(world.app, ":reminder:60:", clock.now() + timedelta(minutes=1))
 
         async with server.bot() as world:
-            assert datetime.now(UTC) < soon, "restarted before the reminder was due"
+            await fake.wait_until(
+                lambda: all(
+                    len(reminders(fake, world, m)) == 1 for m in (world.sanne, world.closed)
+                ),
+                what="the day-before reminder, sent late within its grace",
+            )
+            await settled(world.app)
+            assert len(reminders(fake, world, world.sanne)) == 1, "the hour-before: not yet"
+            clock.advance(minutes=1)
             await fake.wait_until(
                 lambda: (
                     len(reminders(fake, world, world.sanne)) == 2
@@ -628,7 +640,7 @@ async def test_a_reminder_past_its_grace_is_missed_and_logged_never_sent_late(
             await settled(world.app)
 
         # down for five hours around the day-before reminder (its grace is three hours)
-        key = await move_due(world.app, ":reminder:1440:", datetime.now(UTC) - timedelta(hours=5))
+        key = await move_due(world.app, ":reminder:1440:", server.clock.now() - timedelta(hours=5))
         async with server.bot() as world:
             await settled(world.app)
             assert reminders(fake, world, world.sanne) == [], "not sent late"
@@ -640,7 +652,7 @@ async def test_a_reminder_past_its_grace_is_missed_and_logged_never_sent_late(
                 r[r.index("Herinnering") :][:35] for r in reminders(fake, world, world.sanne)
             ] == ["Herinnering: Te laat begint bijna ("]
             # a timer that fires far too late (the machine slept) sends nothing either
-            after = await move_due(world.app, ":after:", datetime.now(UTC) - timedelta(days=3))
+            after = await move_due(world.app, ":after:", server.clock.now() - timedelta(days=3))
             scheduler = await running_scheduler(fake, world.app)
             async with world.app.sessionmaker() as db:
                 job_id = await db.scalar(select(ScheduledJob.id).where(ScheduledJob.key == after))
@@ -668,7 +680,7 @@ async def test_a_reminder_being_sent_when_the_bot_stops_still_reaches_everyone(
             await fake.click(card, "Ik kom", by=world.kees)
             await card_shows(fake, card, "Plaatsen", "2 van 8 bezet")
             await settled(world.app)
-        await move_due(world.app, ":reminder:60:", datetime.now(UTC))
+        await move_due(world.app, ":reminder:60:", server.clock.now())
         # Discord opens one DM channel at a time here: the second member waits 2 s
         fake.rest.limiter.set_route("POST /users/@me/channels", 1, 2.0)
         async with server.bot() as world:  # sends the reminder at once ...
