@@ -23,10 +23,15 @@ row's id is the message's nonce: every attempt sends the same one, and within th
   that it may be missing is not hidden.
 
 Transient failures (Discord's 5xx, timeouts, lost connections) are tried again after 5 s,
-15 s, 30 s, 1, 2, 5 and 10 minutes (`Retry`), never past the job's grace. A fan-out pauses at
-the member whose message failed (Discord is having trouble: the others would fail too) and
-goes on from there; when the process is stopping it hands the job back between two members
-(`scheduling.HandBack`) and the next start goes on where it stopped. A final failure (403,
+15 s, 30 s, 1, 2, 5 and 10 minutes (`Retry`), never past the job's grace. A fan-out records
+its recipients a batch ahead of their messages (a batch of members per statement), and has
+up to `SENDERS` messages under way at once, each member's DM channel opened ahead
+(discord.py's limiter paces the requests to Discord's limits; the job holds one database
+connection at a time). At a transient failure it starts no further member (Discord is
+having trouble: the others would fail too), lets those under way finish, waits, and goes on
+from the member whose message failed; when the process is stopping it starts none either
+and hands the job back once those under way are done (`scheduling.HandBack`): the next
+start goes on where it stopped. A final failure (403,
 404, another refusal) is recorded as `failed` with Discord's status and code and logged; a
 member who does not accept DMs (Discord's 50007) gets the message in a private thread with
 just them. Sleeps go through `services["sleep"]` (tests give one that does not wait).
@@ -35,15 +40,16 @@ just them. Sleeps go through `services["sleep"]` (tests give one that does not w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from leerbot import clock, scheduling
@@ -57,6 +63,8 @@ log = logging.getLogger("leerbot.delivery")
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[object]]
+Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+"""A session factory: `async_sessionmaker`, or one that hands out sessions in turn."""
 
 PENDING = ("pending", "pending-thread")
 """Not confirmed yet (by DM; in a private thread because the member's DMs are closed)."""
@@ -137,7 +145,7 @@ class _Record:
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        sessionmaker: Sessions,
         model: type[ReminderDelivery] | type[ChannelPost],
         row_id: int,
     ) -> None:
@@ -238,21 +246,15 @@ async def deliver(
     (default: the job's key); two jobs that must not both send give the same one."""
     key = key or run.key
     retry = await retry_for(run)
-    waiting = list(members)
+    waiting = list({m.id: m for m in members}.values())  # listed twice: one message
+    sessions = _one_at_a_time(run.sessionmaker)
     while waiting:
         if retry.expired():
             await _give_up(run.sessionmaker, key, waiting, "not sent: past the job's grace")
             return
-        paused: Outcome | None = None
-        for index, member in enumerate(waiting):
-            if run.stopping():  # between two members nothing is half done
-                raise scheduling.HandBack()
-            outcome = await _deliver_one(
-                run.sessionmaker, platform, community, key, member, make, thread_parent
-            )
-            if outcome.kind == "transient":
-                paused, waiting = outcome, waiting[index:]
-                break
+        paused, waiting = await _send_all(
+            run, sessions, platform, community, key, waiting, make, thread_parent
+        )
         if paused is None:
             return
         first = waiting[0]
@@ -272,6 +274,165 @@ async def deliver(
         if run.stopping():
             raise scheduling.HandBack()
         await retry.sleep(wait)
+
+
+SENDERS = 8
+"""Messages of one fan-out under way at once. discord.py's limiter paces the requests to
+Discord's limits; this only keeps the pipe full (a request's round trip is longer than the
+gap the global limit leaves between two)."""
+OPEN_AHEAD = 16
+"""DM channels opened ahead of the message that needs them (a request of its own, with its
+own rate limit), at most `OPENERS` at a time."""
+OPENERS = 4
+STOP_CHECK = 0.2
+"""Seconds between two looks at whether the process is stopping, while a DM channel opens
+(its bucket may hold it for seconds): a stop does not wait for the bucket."""
+RECORD_BATCH = 200
+"""Recipients recorded per statement, a batch ahead of the messages (a record unconfirmed
+for 15 minutes counts as not delivered, `leerbot.core.deliveries`: not one made long
+before its message is due to go)."""
+
+
+async def _record_batch(
+    sessions: Sessions, key: str, members: Sequence[Member]
+) -> dict[int, _Snapshot]:
+    """Record these recipients (pending) before their messages go, in one statement, and
+    return each one's record as it is (a rerun finds those already done)."""
+    ids = list(dict.fromkeys(m.id for m in members))
+
+    def of(chosen: list[int]) -> Any:
+        return select(ReminderDelivery).where(
+            ReminderDelivery.job_key == key, ReminderDelivery.member_id.in_(chosen)
+        )
+
+    async with sessions() as db, db.begin():
+        known = {row.member_id: _snapshot(row) for row in await db.scalars(of(ids))}
+        new = [i for i in ids if i not in known]
+        if new:
+            await db.execute(
+                insert(ReminderDelivery),
+                [{"job_key": key, "member_id": i, "via": "pending", "attempts": 0} for i in new],
+            )
+            known.update({row.member_id: _snapshot(row) for row in await db.scalars(of(new))})
+    return known
+
+
+def _one_at_a_time(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> Sessions:
+    """Sessions taken in turn: the messages of a fan-out are under way together, but the job
+    holds one database connection at a time (the pool is sized for that, `leerbot.db`)."""
+    turn = asyncio.Lock()
+
+    @asynccontextmanager
+    async def session() -> AsyncIterator[AsyncSession]:
+        async with turn, sessionmaker() as db:
+            yield db
+
+    return session
+
+
+async def _send_all(
+    run: scheduling.JobRun,
+    sessions: Sessions,
+    platform: Platform,
+    community: Community,
+    key: str,
+    members: list[Member],
+    make: Callable[[str], Reply],
+    thread_parent: str | None,
+) -> tuple[Outcome | None, list[Member]]:
+    """Send to `members`, `SENDERS` at a time, opening DM channels ahead. At a transient
+    failure no further member is started (Discord is having trouble: the others would fail
+    too); those under way finish. Returns the first transient outcome and who is left (the
+    failed ones first), or (None, []). When the process is stopping, hands the job back
+    once those under way are done: between two messages nothing is half done."""
+    open_dm = getattr(platform, "open_dm", None)
+    place = community.platform_id
+    opening = asyncio.Semaphore(OPENERS)
+    opens: dict[int, asyncio.Task[None]] = {}
+    failed: list[tuple[int, Outcome]] = []
+    skipped: list[int] = []
+    records: dict[int, _Snapshot] = {}
+    recorded = 0  # members[:recorded] are in `records`
+    recording = asyncio.Lock()
+    taken = 0
+    halt = False
+
+    async def record_until(upto: int) -> None:
+        nonlocal recorded
+        async with recording:
+            while recorded < min(upto, len(members)):
+                batch = members[recorded : recorded + RECORD_BATCH]
+                records.update(await _record_batch(sessions, key, batch))
+                recorded += len(batch)
+
+    async def open_one(member: Member) -> None:
+        async with opening:
+            if run.stopping() or halt:
+                return
+            with contextlib.suppress(Exception):  # the message's own attempt tells
+                await open_dm(place, member.platform_id)
+
+    def open_ahead(upto: int) -> None:
+        if open_dm is None:
+            return
+        for index in range(upto, min(upto + OPEN_AHEAD, len(members))):
+            member = members[index]
+            known = records.get(member.id)
+            if index not in opens and known is not None and known.state == "pending":
+                opens[index] = asyncio.create_task(open_one(member))
+
+    async def sender() -> None:
+        nonlocal taken, halt
+        while not halt and taken < len(members):
+            if run.stopping():
+                halt = True
+                return
+            index, taken = taken, taken + 1
+            await record_until(index + OPEN_AHEAD + 1)
+            if (
+                records.get(members[index].id) is None
+                or records[members[index].id].state not in PENDING
+            ):
+                continue  # done in an earlier run (or its record is gone)
+            open_ahead(index)
+            opened = opens.get(index)
+            while opened is not None and not opened.done() and not run.stopping():
+                await asyncio.wait({opened}, timeout=STOP_CHECK)  # the bucket may be slow
+            if run.stopping():  # nothing of this member's message has happened yet
+                skipped.append(index)
+                halt = True
+                return
+            member = members[index]
+            outcome = await _deliver_one(
+                sessions,
+                platform,
+                community,
+                key,
+                member,
+                make,
+                thread_parent,
+                known=records.get(member.id),
+            )
+            if outcome.kind == "transient":
+                failed.append((index, outcome))
+                halt = True
+
+    workers = [asyncio.create_task(sender()) for _ in range(min(SENDERS, len(members)))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for task in (*workers, *opens.values()):
+            task.cancel()
+        await asyncio.gather(*workers, *opens.values(), return_exceptions=True)
+    if not failed and (skipped or taken < len(members)) and run.stopping():
+        raise scheduling.HandBack()
+    if not failed:
+        return None, []
+    failed.sort(key=lambda pair: pair[0])
+    left = [members[i] for i, _ in failed] + [members[i] for i in sorted(skipped)]
+    return failed[0][1], left + members[taken:]
 
 
 async def _attempts(
@@ -311,25 +472,31 @@ async def _give_up(
 
 
 async def _deliver_one(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: Sessions,
     platform: Platform,
     community: Community,
     key: str,
     member: Member,
     make: Callable[[str], Reply],
     thread_parent: str | None,
+    *,
+    known: _Snapshot | None = None,
 ) -> Outcome:
-    async with sessionmaker() as db, db.begin():
-        row = await db.scalar(
-            select(ReminderDelivery).where(
-                ReminderDelivery.job_key == key, ReminderDelivery.member_id == member.id
+    """`known`: the record as just read (saves reading it again)."""
+    if known is not None:
+        snap = known
+    else:
+        async with sessionmaker() as db, db.begin():
+            row = await db.scalar(
+                select(ReminderDelivery).where(
+                    ReminderDelivery.job_key == key, ReminderDelivery.member_id == member.id
+                )
             )
-        )
-        if row is None:
-            row = ReminderDelivery(job_key=key, member_id=member.id, via="pending")
-            db.add(row)
-            await db.flush()
-        snap = _snapshot(row)
+            if row is None:
+                row = ReminderDelivery(job_key=key, member_id=member.id, via="pending")
+                db.add(row)
+                await db.flush()
+            snap = _snapshot(row)
     if snap.state not in PENDING:
         return Outcome("done")
     record = _Record(sessionmaker, ReminderDelivery, snap.id)

@@ -10,6 +10,7 @@ is a `FakeClock` the tests move; the retry sleeps move it too, nobody waits.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -18,12 +19,13 @@ from sqlalchemy import select
 from leerbot import scheduling
 from leerbot.app import App
 from leerbot.chat import delivery
-from leerbot.chat.platform import SendFailed
+from leerbot.chat.platform import SendFailed, Sent
 from leerbot.chat.reply import Reply, UserText
 from leerbot.clock import FakeClock, using
 from leerbot.core import deliveries
 from leerbot.db.models import ChannelPost, Community, Member, ReminderDelivery
 from tests.helpers import Crash, RecordingPlatform, actor_for
+from tests.waiting import GUARD
 
 NAMES = ("Anna", "Bram", "Cem", "Dewi", "Eva")
 
@@ -188,6 +190,58 @@ async def test_when_nothing_can_be_checked_it_is_not_sent_again_and_moderators_s
         assert await world.undelivered() == 1
 
 
+class Gathering(RecordingPlatform):
+    """Holds the first `together` messages until that many are under way at once; opens
+    DM channels (as Discord's `POST /users/@me/channels`) and notes the order."""
+
+    def __init__(self, together: int) -> None:
+        super().__init__()
+        self.meeting = asyncio.Barrier(together)
+        self.held = together
+        self.under_way = 0
+        self.most = 0
+        self.order: list[str] = []
+
+    async def open_dm(self, place_id: str, member_platform_id: str) -> None:
+        self.order.append(f"open {member_platform_id}")
+
+    async def send_dm(
+        self, place_id: str, member_platform_id: str, reply: object, *, nonce: str | None = None
+    ) -> Sent | None:
+        self.order.append(f"send {member_platform_id}")
+        self.under_way += 1
+        self.most = max(self.most, self.under_way)
+        try:
+            if self.held:
+                self.held -= 1
+                await self.meeting.wait()
+            return await super().send_dm(place_id, member_platform_id, reply, nonce=nonce)
+        finally:
+            self.under_way -= 1
+
+
+async def test_a_fan_out_has_several_messages_under_way_and_opens_dm_channels_ahead(
+    world: World, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four at a time (`SENDERS`): the first four messages are under way together (they
+    wait for each other: sent one by one, this would never end), never more; each DM
+    channel is opened before its message; everyone gets one."""
+    monkeypatch.setattr(delivery, "SENDERS", 4)
+    platform = Gathering(4)
+    with using(clock):
+        community, members = await world.members()
+        run = await world.job()
+        await asyncio.wait_for(
+            delivery.deliver(run, platform, community, members, hello, "chan-1"), GUARD
+        )
+    assert platform.most == 4
+    assert dm_counts(platform) == {name.lower(): 1 for name in NAMES}
+    for name in NAMES:
+        opened = platform.order.index(f"open {name.lower()}")
+        assert opened < platform.order.index(f"send {name.lower()}")
+    assert {r.via for r in (await world.rows()).values()} == {"dm"}
+
+
 # --- transient and final failures -------------------------------------------------------
 
 
@@ -212,16 +266,19 @@ async def test_transient_failures_are_tried_again_with_the_same_nonce(
 
 
 async def test_a_fan_out_pauses_at_a_transient_failure_and_goes_on_from_there(
-    world: World, clock: FakeClock
+    world: World, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Two messages under way at once: Bram's fails (Discord 502) while Cem's goes. No
+    further member is started; after 5 s it goes on from Bram."""
+    monkeypatch.setattr(delivery, "SENDERS", 2)
     platform = RecordingPlatform()
     with using(clock):
-        community, members = await world.members(("Anna", "Bram", "Cem"))
+        community, members = await world.members()
         run = await world.job()
         await delivery.deliver(run, platform, community, members[:1], hello, "chan-1")
         platform.fail("send_dm", SendFailed("direct message: Discord 502", transient=True))
         await delivery.deliver(run, platform, community, members, hello, "chan-1")
-    assert [who for who, _ in platform.dms] == ["anna", "bram", "cem"]
+    assert [who for who, _ in platform.dms] == ["anna", "cem", "bram", "dewi", "eva"]
     assert world.slept == [5]
 
 

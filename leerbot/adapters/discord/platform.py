@@ -176,6 +176,11 @@ class DiscordPlatform:
             raise failure("direct message", exc) from exc
         return Sent(str(channel.id), str(sent.id))
 
+    async def open_dm(self, place_id: str, member_platform_id: str) -> None:
+        """Open (or find) the DM channel ahead of the message (a fan-out does this for the
+        next members while it sends): `send_dm` then finds it in discord.py's cache."""
+        await self.client.create_dm(discord.Object(id=int(member_platform_id)))
+
     async def post(
         self, place_id: str, channel_id: str, reply: Reply, *, nonce: str | None = None
     ) -> str:
