@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, tzinfo
+from functools import partial
 
 from leerbot import scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, id_parts, record_number, registry
@@ -26,11 +28,12 @@ from leerbot.chat.reply import (
 )
 from leerbot.chat.safety import thread_intro
 from leerbot.core import agenda as core
-from leerbot.core.errors import ValidationFailed
+from leerbot.core.errors import Conflict, ValidationFailed
 from leerbot.core.themes import load_themes
 from leerbot.core.timeparse import parse_day
 from leerbot.db.models import AgendaItem, Community, Member
 from leerbot.exports import agenda as exports
+from leerbot.exports.common import render_after_commit, rendered
 from leerbot.i18n import Msg, translate
 
 POINT = Param("punt", "point", ParamType.INTEGER, required=True, min_value=1)
@@ -189,12 +192,6 @@ async def proposed(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
         theme, kind, level, site_id, anonymous = arg.split(":")
     except ValueError:
         return Reply.error("errors.unknown_form")
-    site_name = None
-    if site_id:
-        from leerbot.db.models import Site
-
-        site_row = await ctx.db.get(Site, record_number(site_id))
-        site_name = site_row.name if site_row else None
     item = await core.propose(
         ctx.db,
         ctx.actor,
@@ -204,7 +201,7 @@ async def proposed(ctx: Context, arg: str, values: dict[str, str]) -> Reply:
         theme=theme,
         kind=kind,
         level=level,
-        site=site_name,
+        site_id=record_number(site_id) if site_id else None,
         anonymous=anonymous == "1",
     )
     reply = card(item, ctx.locale, tz=ctx.settings.tz)
@@ -240,15 +237,18 @@ async def support_command(ctx: Context, punt: int, intrekken: bool | None) -> Re
 @registry.action("agenda.support", permission=core.PROPOSE)
 async def support_button(ctx: Context, arg: str) -> Reply:
     (item_id,) = id_parts(arg)
-    current = await core.view(ctx.db, ctx.actor, item_id)
-    if current.supported_by_me:
+    try:
+        item = await core.support(ctx.db, ctx.actor, item_id)
+    except Conflict as refused:
+        if refused.key != "errors.already_supported":
+            raise
+        current = await core.view(ctx.db, ctx.actor, item_id)
         return Reply(
             text=Msg("agenda.already_supporting", {"title": title_of(current, ctx.locale)}),
             buttons=[
                 Button(Msg("agenda.buttons.withdraw"), "agenda.unsupport", arg, ButtonStyle.DANGER)
             ],
         )
-    item = await core.support(ctx.db, ctx.actor, item_id)
     return Reply.say("agenda.supported", title=title_of(item, ctx.locale), count=item.support_count)
 
 
@@ -276,9 +276,24 @@ def _decode(text: str) -> core.Filters:
     )
 
 
-async def _page(ctx: Context, filters: core.Filters, page: int) -> Reply:
+async def _page(
+    ctx: Context,
+    filters: core.Filters,
+    page: int,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    total: int | None = None,
+) -> Reply:
     result = await core.listing(
-        ctx.db, ctx.actor, filters, page, threshold=ctx.settings.privacy.small_number_threshold
+        ctx.db,
+        ctx.actor,
+        filters,
+        page,
+        threshold=ctx.settings.privacy.small_number_threshold,
+        after=after,
+        before=before,
+        total=total,
     )
     if not result.total:
         return Reply.say("agenda.none")
@@ -300,13 +315,23 @@ async def _page(ctx: Context, filters: core.Filters, page: int) -> Reply:
         text=UserText("\n".join(lines)),
     )
     encoded = _encode(filters)
+    # each button says where its page starts and how many points the list had (keyset
+    # paging, see core.listing): `page:a|b<key>.<total>:filters`
     if result.page > 1:
         reply.buttons.append(
-            Button(Msg("agenda.buttons.previous"), "agenda.page", f"{result.page - 1}:{encoded}")
+            Button(
+                Msg("agenda.buttons.previous"),
+                "agenda.page",
+                f"{result.page - 1}:b{result.first}.{result.total}:{encoded}",
+            )
         )
     if result.page < result.pages:
         reply.buttons.append(
-            Button(Msg("agenda.buttons.next"), "agenda.page", f"{result.page + 1}:{encoded}")
+            Button(
+                Msg("agenda.buttons.next"),
+                "agenda.page",
+                f"{result.page + 1}:a{result.last}.{result.total}:{encoded}",
+            )
         )
     return reply
 
@@ -345,8 +370,20 @@ async def listing(
 
 @registry.action("agenda.page", permission=core.VIEW)
 async def page_button(ctx: Context, arg: str) -> Reply:
-    page, _, encoded = arg.partition(":")
-    return await _page(ctx, _decode(encoded), record_number(page))
+    page, _, rest = arg.partition(":")
+    key, _, encoded = rest.partition(":")
+    if not encoded and "," in key:  # a button from before keyset paging: `page:filters`
+        key, encoded = "", key
+    first, second, counted = [*key[1:].split("."), "", "", ""][:3]
+    where = f"{first}.{second}" if first and second else None
+    return await _page(
+        ctx,
+        _decode(encoded),
+        record_number(page),
+        after=where if key.startswith("a") else None,
+        before=where if key.startswith("b") else None,
+        total=int(counted) if counted.isdigit() else None,
+    )
 
 
 @registry.command(
@@ -466,6 +503,20 @@ async def export_report(
     theme: str | None,
 ) -> tuple[str, bytes]:
     """The export file (name, bytes); the CLI calls the same function."""
+    name, render = await _read_report(ctx, fmt, start, end, site, theme)
+    return name, await rendered(render)
+
+
+async def _read_report(
+    ctx: Context,
+    fmt: str,
+    start: str | None,
+    end: str | None,
+    site: str | None,
+    theme: str | None,
+) -> tuple[str, Callable[[], bytes]]:
+    """The export's name and how to render it: the data is read here, in the unit of
+    work; rendering needs no database."""
     today = ctx.now().astimezone(ctx.settings.tz).date()
     first, last = _parse_day(start, "van", today), _parse_day(end, "tot", today)
     data = await core.report(
@@ -479,7 +530,7 @@ async def export_report(
         locale=ctx.locale,
     )
     name = export_name("ontwikkelagenda", fmt, theme, data.site, first, last)
-    return name, exports.render(data, fmt, ctx.locale, ctx.settings.exports.csv_delimiter)
+    return name, partial(exports.render, data, fmt, ctx.locale, ctx.settings.exports.csv_delimiter)
 
 
 @registry.command(
@@ -502,8 +553,12 @@ async def export_command(
     site: str | None,
     thema: str | None,
 ) -> Reply:
-    name, data = await export_report(ctx, formaat or "md", van, tot, site, thema)
-    return Reply(text=Msg("agenda.export_ready"), attachments=[Attachment(name, data)])
+    name, render = await _read_report(ctx, formaat or "md", van, tot, site, thema)
+    reply = Reply(text=Msg("agenda.export_ready"))
+    render_after_commit(
+        ctx.after_commit, render, lambda data: reply.attachments.append(Attachment(name, data))
+    )
+    return reply
 
 
 # --- scheduled work ----------------------------------------------------------------------

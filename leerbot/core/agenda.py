@@ -25,9 +25,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func, select, update
+from sqlalchemy import (
+    Select,
+    String,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.types import Integer
 
 from leerbot import clock, scheduling
 from leerbot.config import Settings
@@ -131,6 +144,10 @@ class Page:
     page: int
     pages: int
     total: int
+    first: str | None = None
+    """The key of the first point: `listing(before=…)` reads the page before this one."""
+    last: str | None = None
+    """The key of the last point: `listing(after=…)` reads the next page."""
 
 
 def _choice(value: str | None, allowed: tuple[str, ...] | dict[str, object], field: str) -> str:
@@ -146,49 +163,104 @@ async def _item(db: AsyncSession, actor: Actor | None, item_id: int) -> AgendaIt
     return item
 
 
-async def view(
-    db: AsyncSession, actor: Actor | None, item_id: int, *, threshold: int | None = None
-) -> ItemView:
-    """One point as members see it. `threshold` is `privacy.small_number_threshold`: an
-    anonymous point names its site only when the site has at least that many members
-    (without it, an anonymous point never names its site)."""
-    item = await _item(db, actor, item_id)
-    hidden = item.hidden_at is not None
-    author = None
-    if item.author_id is not None and not item.anonymous and not hidden:
-        author = await db.scalar(select(Member.display_name).where(Member.id == item.author_id))
-    site = None
-    withheld = False
-    if item.site_id:
-        if item.anonymous and (
-            threshold is None
-            or item.site_id in await _small_sites(db, item.community_id, threshold)
-        ):
-            withheld = True
-        else:
-            site = await db.scalar(select(Site.name).where(Site.id == item.site_id))
-    mine = False
+def _select_items(actor: Actor | None) -> Select[Any]:
+    """Points with what their view shows beside them: the proposer's name, the site's name
+    and whether `actor` supports the point, in one query."""
     if actor is not None:
-        mine = bool(
-            await db.scalar(
-                select(AgendaSupport.id).where(
-                    AgendaSupport.item_id == item.id, AgendaSupport.member_id == actor.member_id
-                )
+        mine: Any = (
+            select(AgendaSupport.id)
+            .where(
+                AgendaSupport.item_id == AgendaItem.id, AgendaSupport.member_id == actor.member_id
             )
+            .exists()
         )
-    history = tuple(
-        HistoryStep(c.created_at, c.from_status, c.to_status, c.reason)
-        for c in await db.scalars(
-            select(AgendaStatusChange)
-            .where(AgendaStatusChange.item_id == item.id)
-            .order_by(AgendaStatusChange.created_at, AgendaStatusChange.id)
-        )
+    else:
+        mine = literal(False)
+    return (
+        select(AgendaItem, Member.display_name, Site.name, mine)
+        .outerjoin(Member, Member.id == AgendaItem.author_id)
+        .outerjoin(Site, Site.id == AgendaItem.site_id)
     )
-    links = tuple(
-        (link.target_type, link.target_id)
-        for link in await db.scalars(
-            select(AgendaLink).where(AgendaLink.item_id == item.id).order_by(AgendaLink.id)
+
+
+_Row = tuple[AgendaItem, str | None, str | None, bool]
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    """Parameter lists of a bounded length (PostgreSQL takes at most 32,767 in a statement)."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+async def _views(
+    db: AsyncSession, actor: Actor | None, rows: list[_Row], *, threshold: int | None
+) -> list[ItemView]:
+    """The views of `rows` (from `_select_items`) in a fixed number of statements: their
+    history and links for all of them at once, the small sites only when an anonymous point
+    names a site."""
+    if not rows:
+        return []
+    ids = [item.id for item, *_ in rows]
+    history: dict[int, list[HistoryStep]] = {i: [] for i in ids}
+    links: dict[int, list[tuple[str, int]]] = {i: [] for i in ids}
+    for chunk in _chunks(ids):
+        # sorted here, not in SQL: an ORDER BY lets the planner walk a whole table in its
+        # order (the index on created_at, the primary key) instead of looking up the page
+        steps = (
+            await db.execute(
+                select(
+                    AgendaStatusChange.item_id,
+                    AgendaStatusChange.created_at,
+                    AgendaStatusChange.id,
+                    AgendaStatusChange.from_status,
+                    AgendaStatusChange.to_status,
+                    AgendaStatusChange.reason,
+                ).where(AgendaStatusChange.item_id.in_(chunk))
+            )
+        ).all()
+        for c in sorted(steps, key=lambda c: (c.created_at, c.id)):
+            history[c.item_id].append(
+                HistoryStep(c.created_at, c.from_status, c.to_status, c.reason)
+            )
+        found = (
+            await db.execute(
+                select(
+                    AgendaLink.id, AgendaLink.item_id, AgendaLink.target_type, AgendaLink.target_id
+                ).where(AgendaLink.item_id.in_(chunk))
+            )
+        ).all()
+        for link_row in sorted(found):
+            links[link_row.item_id].append((link_row.target_type, link_row.target_id))
+    small: set[int] = set()
+    if threshold is not None and any(item.anonymous and item.site_id for item, *_ in rows):
+        small = await _small_sites(db, rows[0][0].community_id, threshold)
+    return [
+        _make_view(
+            item,
+            author=author,
+            site=site,
+            mine=bool(mine),
+            small_sites=small if threshold is not None else None,
+            history=tuple(history[item.id]),
+            links=tuple(links[item.id]),
         )
+        for item, author, site, mine in rows
+    ]
+
+
+def _make_view(
+    item: AgendaItem,
+    *,
+    author: str | None,
+    site: str | None,
+    mine: bool,
+    small_sites: set[int] | None,
+    history: tuple[HistoryStep, ...],
+    links: tuple[tuple[str, int], ...],
+) -> ItemView:
+    """`small_sites` None: no threshold was given, an anonymous point never names its site."""
+    hidden = item.hidden_at is not None
+    withheld = bool(
+        item.site_id and item.anonymous and (small_sites is None or item.site_id in small_sites)
     )
     return ItemView(
         id=item.id,
@@ -197,9 +269,9 @@ async def view(
         theme=item.theme,
         kind=item.kind,
         level=item.level,
-        site=site,
+        site=None if withheld or not item.site_id else site,
         site_withheld=withheld,
-        author=author,
+        author=author if item.author_id is not None and not item.anonymous and not hidden else None,
         anonymous=item.anonymous,
         status=item.status,
         support_count=item.support_count,
@@ -213,6 +285,28 @@ async def view(
         thread_id=item.thread_id,
         hidden=hidden,
     )
+
+
+async def _rows(db: AsyncSession, query: Select[Any]) -> list[_Row]:
+    return [tuple(r) for r in await db.execute(query)]  # type: ignore[misc]
+
+
+async def _row(db: AsyncSession, actor: Actor | None, item_id: int) -> _Row:
+    found = (await db.execute(_select_items(actor).where(AgendaItem.id == item_id))).first()
+    if found is None or (actor is not None and found[0].community_id != actor.community_id):
+        raise NotFound("errors.agenda_not_found", number=item_id)
+    return tuple(found)  # type: ignore[return-value]
+
+
+async def view(
+    db: AsyncSession, actor: Actor | None, item_id: int, *, threshold: int | None = None
+) -> ItemView:
+    """One point as members see it. `threshold` is `privacy.small_number_threshold`: an
+    anonymous point names its site only when the site has at least that many members
+    (without it, an anonymous point never names its site). Three statements: the point
+    with its names, its history, its links (a fourth for an anonymous point's site)."""
+    (found,) = await _views(db, actor, [await _row(db, actor, item_id)], threshold=threshold)
+    return found
 
 
 async def _publish(db: AsyncSession, item: AgendaItem) -> None:
@@ -238,15 +332,24 @@ async def propose(
     kind: str,
     level: str,
     site: str | None = None,
+    site_id: int | None = None,
     anonymous: bool = False,
 ) -> ItemView:
+    """A new point (`site` by name, or `site_id` as a form remembers it). Its view is made
+    from what was written, not read back: one insert each for the point, its first step,
+    the audit entry and the card's job."""
     require(actor, PROPOSE)
     clean_title = clean_text(title, field="title", max_length=MAX_TITLE)
     clean_description = clean_text(description, field="description", max_length=MAX_DESCRIPTION)
     _choice(theme, load_themes(settings.content_dir), "theme")
     _choice(kind, KINDS, "kind")
     _choice(level, LEVELS, "level")
-    site_row = await find_site(db, actor, site) if site else None
+    if site_id is not None:  # a site removed since the form opened: no site, as before
+        site_row = await db.get(Site, site_id)
+        if site_row is not None and site_row.community_id != actor.community_id:
+            site_row = None
+    else:
+        site_row = await find_site(db, actor, site) if site else None
     item = AgendaItem(
         community_id=actor.community_id,
         title=clean_title,
@@ -262,50 +365,72 @@ async def propose(
     )
     db.add(item)
     await db.flush()
-    db.add(
-        AgendaStatusChange(
-            item_id=item.id, from_status=None, to_status="nieuw", reason="", changed_by_id=None
-        )
+    first = AgendaStatusChange(
+        item_id=item.id, from_status=None, to_status="nieuw", reason="", changed_by_id=None
     )
+    db.add(first)
     if not anonymous:
         await audit.record(db, actor, "agenda.proposed", "agenda_item", item.id)
-    await _publish(db, item)
-    return await view(db, actor, item.id)
+    await _publish(db, item)  # flushes the step too
+    return _make_view(
+        item,
+        author=actor.display_name,
+        site=site_row.name if site_row else None,
+        mine=False,
+        small_sites=None,  # as `view` without a threshold: an anonymous point names no site
+        history=(HistoryStep(first.created_at, None, "nieuw", ""),),
+        links=(),
+    )
 
 
 async def support(db: AsyncSession, actor: Actor, item_id: int, on: bool = True) -> ItemView:
-    """Support a point (once per member), or withdraw one's support."""
+    """Support a point (once per member), or withdraw one's support. A handful of
+    statements: the point, the support row, the new count, the card's job, the view's
+    history and links."""
     require(actor, PROPOSE)
-    item = await _item(db, actor, item_id)
+    item, author, site, _ = await _row(db, actor, item_id)
     if item.merged_into_id is not None:
         raise ValidationFailed("errors.agenda_merged", number=item.merged_into_id)
     if on and item.hidden_at is not None:  # withdrawing one's support stays possible
         raise ValidationFailed("errors.agenda_hidden", number=item.id)
     if on:
-        try:
-            async with db.begin_nested():
-                db.add(AgendaSupport(item_id=item.id, member_id=actor.member_id))
-        except IntegrityError:
-            raise Conflict("errors.already_supported") from None
+        added = await db.scalar(
+            _insert_ignoring_duplicates(db)
+            .values(item_id=item.id, member_id=actor.member_id, created_at=clock.now())
+            .returning(AgendaSupport.id)
+        )
+        if added is None:
+            raise Conflict("errors.already_supported")
         delta = 1
     else:
-        existing = await db.scalar(
-            select(AgendaSupport).where(
-                AgendaSupport.item_id == item.id, AgendaSupport.member_id == actor.member_id
-            )
+        removed = await db.scalar(
+            delete(AgendaSupport)
+            .where(AgendaSupport.item_id == item.id, AgendaSupport.member_id == actor.member_id)
+            .returning(AgendaSupport.id)
         )
-        if existing is None:
+        if removed is None:
             raise ValidationFailed("errors.not_supported")
-        await db.delete(existing)
         delta = -1
-    await db.execute(
+    count = await db.scalar(
         update(AgendaItem)
         .where(AgendaItem.id == item.id)
-        .values(support_count=AgendaItem.support_count + delta)
+        .values(support_count=AgendaItem.support_count + delta, updated_at=clock.now())
+        .returning(AgendaItem.support_count)
+        .execution_options(synchronize_session=False)
     )
-    await db.refresh(item, ["support_count"])
+    set_committed_value(item, "support_count", int(count or 0))
     await _publish(db, item)
-    return await view(db, actor, item.id)
+    (result,) = await _views(db, actor, [(item, author, site, on)], threshold=None)
+    return result
+
+
+def _insert_ignoring_duplicates(db: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING into agenda_supports (one statement, no savepoint)."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(AgendaSupport).on_conflict_do_nothing(index_elements=["item_id", "member_id"])
 
 
 async def set_status(
@@ -445,19 +570,19 @@ async def linked_items(
 ) -> list[ItemView]:
     """The agenda points that refer to a session or practice (they show them back)."""
     require(actor, VIEW)
-    ids = list(
-        await db.scalars(
-            select(AgendaLink.item_id)
-            .join(AgendaItem, AgendaItem.id == AgendaLink.item_id)
+    rows = (
+        await db.execute(
+            _select_items(actor)
+            .join(AgendaLink, AgendaLink.item_id == AgendaItem.id)
             .where(
                 AgendaLink.target_type == target_type,
                 AgendaLink.target_id == target_id,
                 AgendaItem.community_id == actor.community_id,
             )
-            .order_by(AgendaLink.item_id)
+            .order_by(AgendaItem.id)
         )
-    )
-    return [await view(db, actor, i) for i in ids]
+    ).all()
+    return await _views(db, actor, [tuple(r) for r in rows], threshold=None)
 
 
 async def merge(
@@ -537,34 +662,92 @@ async def listing(
     page_size: int = PAGE_SIZE,
     *,
     threshold: int | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    total: int | None = None,
 ) -> Page:
+    """A page of points, by support or by date. `after` (the next page) and `before` (the
+    previous one) are a page's `last` and `first` keys: the page is read along the index
+    from there (keyset paging), never by counting past every earlier point, so page 2,000
+    costs what page 1 does. Without a key, `page` is counted (older page buttons). `total`
+    is the count the first page found: a page with a key and a total does not count the
+    points again."""
     require(actor, VIEW)
-    query = select(AgendaItem.id).where(
-        AgendaItem.community_id == actor.community_id, AgendaItem.merged_into_id.is_(None)
-    )
+    conditions = [
+        AgendaItem.community_id == actor.community_id,
+        AgendaItem.merged_into_id.is_(None),
+    ]
     if filters.theme:
-        query = query.where(AgendaItem.theme == filters.theme)
+        conditions.append(AgendaItem.theme == filters.theme)
     if filters.status:
-        query = query.where(AgendaItem.status == _choice(filters.status, STATUSES, "status"))
+        conditions.append(AgendaItem.status == _choice(filters.status, STATUSES, "status"))
     if filters.kind:
-        query = query.where(AgendaItem.kind == _choice(filters.kind, KINDS, "kind"))
+        conditions.append(AgendaItem.kind == _choice(filters.kind, KINDS, "kind"))
     if filters.site:
         site = await find_site(db, actor, filters.site)
-        query = query.where(AgendaItem.site_id == site.id)
+        conditions.append(AgendaItem.site_id == site.id)
         if threshold is None or site.id in await _small_sites(db, actor.community_id, threshold):
-            query = query.where(AgendaItem.anonymous.is_(False))  # the filter would name it
-    total = int(await db.scalar(select(func.count()).select_from(query.subquery())) or 0)
+            conditions.append(AgendaItem.anonymous.is_(False))  # the filter would name it
+    if total is None or not (after or before):
+        total = int(
+            await db.scalar(select(func.count()).select_from(AgendaItem).where(*conditions)) or 0
+        )
     pages = max(1, (total + page_size - 1) // page_size)
     page = min(max(1, page), pages)
-    order = (
-        (AgendaItem.support_count.desc(), AgendaItem.id.desc())
-        if filters.sort == "support"
-        else (AgendaItem.created_at.desc(), AgendaItem.id.desc())
+    by_support = filters.sort != "date"
+    first_column: Any = AgendaItem.support_count if by_support else AgendaItem.created_at
+    sort_key = tuple_(first_column, AgendaItem.id)
+    query = _select_items(actor).where(*conditions).limit(page_size)
+    key = _decode_key(after or before, by_support)
+    rows: list[_Row] = []
+    if key is not None and after:
+        query_after = query.where(sort_key < _key_params(key, first_column))
+        rows = await _rows(db, query_after.order_by(first_column.desc(), AgendaItem.id.desc()))
+    elif key is not None:
+        query_before = query.where(sort_key > _key_params(key, first_column))
+        rows = (await _rows(db, query_before.order_by(first_column, AgendaItem.id)))[::-1]
+    if not rows:  # no key, or nothing left there (points merged since): count the page
+        ordered = query.order_by(first_column.desc(), AgendaItem.id.desc())
+        rows = await _rows(db, ordered.offset((page - 1) * page_size))
+    items = await _views(db, actor, rows, threshold=threshold)
+    return Page(
+        items,
+        page,
+        pages,
+        total,
+        first=_encode_key(items[0], by_support) if items else None,
+        last=_encode_key(items[-1], by_support) if items else None,
     )
-    ids = list(
-        await db.scalars(query.order_by(*order).offset((page - 1) * page_size).limit(page_size))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _encode_key(item: ItemView, by_support: bool) -> str:
+    """Where a page starts or ends in its order: `support.id`, or `microseconds.id`."""
+    if by_support:
+        return f"{item.support_count}.{item.id}"
+    moment = item.created_at if item.created_at.tzinfo else item.created_at.replace(tzinfo=UTC)
+    return f"{(moment - _EPOCH) // timedelta(microseconds=1)}.{item.id}"
+
+
+def _decode_key(text: str | None, by_support: bool) -> tuple[object, int] | None:
+    if not text:
+        return None
+    first, _, second = text.partition(".")
+    try:
+        number, item_id = int(first), int(second)
+    except ValueError:
+        return None  # not a key: the page is counted instead
+    if by_support:
+        return number, item_id
+    return _EPOCH + timedelta(microseconds=number), item_id
+
+
+def _key_params(key: tuple[object, int], first_column: Any) -> Any:
+    return tuple_(
+        bindparam(None, key[0], type_=first_column.type), bindparam(None, key[1], type_=Integer())
     )
-    return Page([await view(db, actor, i, threshold=threshold) for i in ids], page, pages, total)
 
 
 # --- export ------------------------------------------------------------------------------

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from leerbot import clock, scheduling
 from leerbot.config import Settings
@@ -128,11 +130,18 @@ def _body(practice: Practice) -> str:
 
 async def _practice(db: AsyncSession, actor: Actor | None, practice_id: int) -> Practice:
     practice = await db.get(Practice, practice_id)
-    if practice is None or (actor is not None and practice.community_id != actor.community_id):
+    if practice is None:
+        raise NotFound("errors.practice_not_found", number=practice_id)
+    _check_visible(actor, practice, practice_id)
+    return practice
+
+
+def _check_visible(actor: Actor | None, practice: Practice, practice_id: int) -> None:
+    """Another community's practice, or someone else's draft, is not there for `actor`."""
+    if actor is not None and practice.community_id != actor.community_id:
         raise NotFound("errors.practice_not_found", number=practice_id)
     if actor is not None and practice.state == "draft" and practice.author_id != actor.member_id:
         raise NotFound("errors.practice_not_found", number=practice_id)
-    return practice
 
 
 def _may_edit(actor: Actor | None, practice: Practice) -> bool:
@@ -151,57 +160,96 @@ async def _small_site(db: AsyncSession, site_id: int, threshold: int | None) -> 
     return threshold is None or await _site_members(db, site_id) < threshold
 
 
-async def view(
-    db: AsyncSession, actor: Actor | None, practice_id: int, *, threshold: int | None = None
-) -> PracticeView:
-    """One practice as members see it. `threshold` is `privacy.small_number_threshold`:
-    an anonymous practice names its site only when the site has at least that many members
-    (without it, an anonymous practice never names its site)."""
-    practice = await _practice(db, actor, practice_id)
-    hidden = practice.hidden_at is not None
-    site = None
-    withheld = False
-    if practice.site_id:
-        if practice.anonymous and await _small_site(db, practice.site_id, threshold):
-            withheld = True
-        else:
-            site = await db.scalar(select(Site.name).where(Site.id == practice.site_id))
-    author = None
-    if practice.author_id and not practice.anonymous and not hidden:
-        author = await db.scalar(select(Member.display_name).where(Member.id == practice.author_id))
-    revisions = int(
-        await db.scalar(
-            select(func.count(PracticeRevision.id)).where(
-                PracticeRevision.practice_id == practice.id
-            )
-        )
-        or 0
+def _select_practices() -> Select[Any]:
+    """Practices with what their view shows beside them, in one query: the site's name, the
+    site's member count (whether it is too small to name), the author's name, the number of
+    revisions."""
+    neighbour = aliased(Member)
+    site_size = (
+        select(func.count(neighbour.id))
+        .where(neighbour.site_id == Practice.site_id)
+        .correlate(Practice)
+        .scalar_subquery()
     )
+    revisions = (
+        select(func.count(PracticeRevision.id))
+        .where(PracticeRevision.practice_id == Practice.id)
+        .correlate(Practice)
+        .scalar_subquery()
+    )
+    return (
+        select(Practice, Site.name, site_size, Member.display_name, revisions)
+        .outerjoin(Site, Site.id == Practice.site_id)
+        .outerjoin(Member, Member.id == Practice.author_id)
+    )
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    """Parameter lists of a bounded length (PostgreSQL takes at most 32,767 in a statement)."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+async def _views(
+    db: AsyncSession, actor: Actor | None, rows: list[Any], *, threshold: int | None
+) -> list[PracticeView]:
+    """The views of `rows` (from `_select_practices`), with their links read for up to 500
+    practices per statement: a page costs what one practice costs."""
     from leerbot.db.models import AgendaLink
 
-    agenda_links = tuple(
-        await db.scalars(
-            select(AgendaLink.item_id)
-            .where(AgendaLink.target_type == "practice", AgendaLink.target_id == practice.id)
-            .order_by(AgendaLink.item_id)
+    ids = [row[0].id for row in rows]
+    agenda: dict[int, list[int]] = {i: [] for i in ids}
+    sessions: dict[int, list[int]] = {i: [] for i in ids}
+    for chunk in _chunks(ids):
+        links = (
+            select(literal("agenda").label("kind"), AgendaLink.target_id, AgendaLink.item_id)
+            .where(AgendaLink.target_type == "practice", AgendaLink.target_id.in_(chunk))
+            .union_all(
+                select(
+                    literal("session").label("kind"),
+                    PracticeLink.practice_id,
+                    PracticeLink.target_id,
+                ).where(PracticeLink.target_type == "session", PracticeLink.practice_id.in_(chunk))
+            )
         )
-    )
-    session_links = tuple(
-        await db.scalars(
-            select(PracticeLink.target_id)
-            .where(PracticeLink.practice_id == practice.id, PracticeLink.target_type == "session")
-            .order_by(PracticeLink.target_id)
+        for kind, practice_id, number in await db.execute(links):
+            (agenda if kind == "agenda" else sessions)[practice_id].append(number)
+    return [
+        _make_view(
+            actor,
+            practice,
+            site_name=site_name,
+            small_site=threshold is None or int(site_size or 0) < threshold,
+            author=author,
+            revisions=int(revisions or 0),
+            agenda_links=tuple(sorted(agenda[practice.id])),
+            session_links=tuple(sorted(sessions[practice.id])),
         )
-    )
+        for practice, site_name, site_size, author, revisions in rows
+    ]
+
+
+def _make_view(
+    actor: Actor | None,
+    practice: Practice,
+    *,
+    site_name: str | None,
+    small_site: bool,
+    author: str | None,
+    revisions: int,
+    agenda_links: tuple[int, ...],
+    session_links: tuple[int, ...],
+) -> PracticeView:
+    hidden = practice.hidden_at is not None
+    withheld = bool(practice.site_id and practice.anonymous and small_site)
     return PracticeView(
         id=practice.id,
         title="" if hidden else practice.title,
-        site=site,
+        site=site_name if practice.site_id and not withheld else None,
         fields={f: "" if hidden else getattr(practice, f) for f in TEXT_FIELDS},
         theme=practice.theme,
         level=practice.level,
         tags=() if hidden else tuple(practice.tags or ()),
-        author=author,
+        author=author if practice.author_id and not practice.anonymous and not hidden else None,
         anonymous=practice.anonymous,
         state=practice.state,
         shared_at=practice.shared_at,
@@ -216,6 +264,38 @@ async def view(
         hidden=hidden,
         site_withheld=withheld,
     )
+
+
+async def view(
+    db: AsyncSession, actor: Actor | None, practice_id: int, *, threshold: int | None = None
+) -> PracticeView:
+    """One practice as members see it. `threshold` is `privacy.small_number_threshold`:
+    an anonymous practice names its site only when the site has at least that many members
+    (without it, an anonymous practice never names its site). Two statements: the practice
+    with its names and counts, and its links."""
+    found = (await db.execute(_select_practices().where(Practice.id == practice_id))).first()
+    if found is not None:
+        _check_visible(actor, found[0], practice_id)
+    else:
+        raise NotFound("errors.practice_not_found", number=practice_id)
+    (item,) = await _views(db, actor, [found], threshold=threshold)
+    return item
+
+
+async def views(
+    db: AsyncSession, actor: Actor | None, ids: list[int], *, threshold: int | None = None
+) -> list[PracticeView]:
+    """Several practices in the order of `ids` (a page of search results), in two
+    statements per 500; ids that are not there, or not the actor's to see, are left out."""
+    rows: dict[int, Any] = {}
+    for chunk in _chunks(list(ids)):
+        for row in await db.execute(_select_practices().where(Practice.id.in_(chunk))):
+            try:
+                _check_visible(actor, row[0], row[0].id)
+            except NotFound:
+                continue
+            rows[row[0].id] = row
+    return await _views(db, actor, [rows[i] for i in ids if i in rows], threshold=threshold)
 
 
 async def require_shared(db: AsyncSession, actor: Actor, practice_id: int) -> None:
@@ -514,19 +594,20 @@ async def for_session(
     db: AsyncSession, actor: Actor, session_id: int, *, threshold: int | None = None
 ) -> list[PracticeView]:
     """Practices that refer to an intervisie session (it shows them back)."""
-    ids = list(
-        await db.scalars(
-            select(PracticeLink.practice_id)
-            .join(Practice, Practice.id == PracticeLink.practice_id)
+    rows = (
+        await db.execute(
+            _select_practices()
+            .join(PracticeLink, PracticeLink.practice_id == Practice.id)
             .where(
                 PracticeLink.target_type == "session",
                 PracticeLink.target_id == session_id,
                 Practice.community_id == actor.community_id,
                 Practice.state == "shared",
             )
+            .order_by(PracticeLink.id)
         )
-    )
-    return [await view(db, actor, i, threshold=threshold) for i in ids]
+    ).all()
+    return await _views(db, actor, list(rows), threshold=threshold)
 
 
 # --- search ------------------------------------------------------------------------------
@@ -576,9 +657,7 @@ async def search(
         ids, total = await index.find(
             db, query, scope, limit=page_size, offset=(page - 1) * page_size
         )
-    return SearchPage(
-        [await view(db, actor, i, threshold=threshold) for i in ids], page, pages, total
-    )
+    return SearchPage(await views(db, actor, ids, threshold=threshold), page, pages, total)
 
 
 async def save_search(
@@ -652,15 +731,15 @@ async def similar(
             )
         )
     }
-    out = []
+    chosen = []
     for pid in candidates:
         other = rows.get(pid)
         if other is None or (practice.site_id and other.site_id == practice.site_id):
             continue
-        out.append(await view(db, actor, pid, threshold=threshold))
-        if len(out) >= limit:
+        chosen.append(pid)
+        if len(chosen) >= limit:
             break
-    return out
+    return await views(db, actor, chosen, threshold=threshold)
 
 
 # --- digest ------------------------------------------------------------------------------
@@ -701,20 +780,20 @@ async def digest(
     """New and updated practices since `since`, per site: (practice, is_new). The key is the
     site's name, "" for no site, and None for "a pilot site" (a site too small to name next to
     an anonymous practice)."""
-    rows = list(
-        await db.scalars(
-            select(Practice)
+    rows = (
+        await db.execute(
+            _select_practices()
             .where(
                 Practice.community_id == community_id,
                 Practice.state == "shared",
                 Practice.updated_at >= since,
             )
-            .order_by(Practice.updated_at)
+            .order_by(Practice.updated_at, Practice.id)
         )
-    )
+    ).all()
     out: dict[str | None, list[tuple[PracticeView, bool]]] = {}
-    for practice in rows:
-        item = await view(db, None, practice.id, threshold=threshold)
+    items = await _views(db, None, list(rows), threshold=threshold)
+    for item, (practice, *_) in zip(items, rows, strict=True):
         is_new = practice.shared_at is not None and practice.shared_at >= since
         out.setdefault(None if item.site_withheld else item.site or "", []).append((item, is_new))
     return dict(sorted(out.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
@@ -731,8 +810,9 @@ async def for_export(
     theme: str | None = None,
     threshold: int | None = None,
 ) -> list[PracticeView]:
+    """Every shared practice for the coordinator's export: two statements per 500."""
     require(actor, EXPORT)
-    query = select(Practice.id).where(
+    query = _select_practices().where(
         Practice.community_id == actor.community_id, Practice.state == "shared"
     )
     if site:
@@ -742,10 +822,8 @@ async def for_export(
             query = query.where(Practice.anonymous.is_(False))
     if theme:
         query = query.where(Practice.theme == theme)
-    return [
-        await view(db, None, i, threshold=threshold)
-        for i in await db.scalars(query.order_by(Practice.id))
-    ]
+    rows = (await db.execute(query.order_by(Practice.id))).all()
+    return await _views(db, None, list(rows), threshold=threshold)
 
 
 # --- data rights -------------------------------------------------------------------------

@@ -65,7 +65,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -210,24 +210,40 @@ async def _round(db: AsyncSession, actor: Actor | None, round_id: int) -> Reflec
 
 
 async def view(db: AsyncSession, actor: Actor | None, round_id: int) -> RoundView:
-    item = await _round(db, actor, round_id)
+    """The round as `actor` sees it: two statements (the round, its counts with the actor's
+    own status)."""
+    (found,) = await _views(db, actor, [await _round(db, actor, round_id)])
+    return found
+
+
+async def _views(
+    db: AsyncSession, actor: Actor | None, rounds: list[ReflectionRound]
+) -> list[RoundView]:
+    """Views of several rounds with one more statement (up to 500 rounds at a time): how
+    many were asked, answered and skipped per round, and the actor's own status, together."""
+    me = actor.member_id if actor is not None else None
+    counts: dict[int, dict[str, int]] = {item.id: {} for item in rounds}
+    mine: dict[int, str] = {}
+    ids = [item.id for item in rounds]
+    for chunk in [ids[i : i + 500] for i in range(0, len(ids), 500)]:
+        for round_id, status, count, own in await db.execute(
+            select(
+                RoundRecipient.round_id,
+                RoundRecipient.status,
+                func.count(RoundRecipient.id),
+                func.max(case((RoundRecipient.member_id == me, 1), else_=0)),
+            )
+            .where(RoundRecipient.round_id.in_(chunk))
+            .group_by(RoundRecipient.round_id, RoundRecipient.status)
+        ):
+            counts[round_id][status] = int(count)
+            if me is not None and own:
+                mine[round_id] = status
+    return [_make_view(item, counts[item.id], mine.get(item.id)) for item in rounds]
+
+
+def _make_view(item: ReflectionRound, counts: dict[str, int], mine: str | None) -> RoundView:
     sealed = item.sealed_at is not None and item.asked_count is not None
-    counts = dict(
-        (
-            await db.execute(
-                select(RoundRecipient.status, func.count(RoundRecipient.id))
-                .where(RoundRecipient.round_id == item.id)
-                .group_by(RoundRecipient.status)
-            )
-        ).all()
-    )
-    mine = None
-    if actor is not None:
-        mine = await db.scalar(
-            select(RoundRecipient.status).where(
-                RoundRecipient.round_id == item.id, RoundRecipient.member_id == actor.member_id
-            )
-        )
     return RoundView(
         id=item.id,
         title=item.title,
@@ -1276,15 +1292,15 @@ def sources(questions: Iterable[dict[str, str]]) -> list[str]:
 
 async def list_rounds(db: AsyncSession, actor: Actor, limit: int = 10) -> list[RoundView]:
     require(actor, ANSWER_ROUNDS)
-    ids = list(
+    rounds = list(
         await db.scalars(
-            select(ReflectionRound.id)
+            select(ReflectionRound)
             .where(ReflectionRound.community_id == actor.community_id)
-            .order_by(ReflectionRound.opens_at.desc())
+            .order_by(ReflectionRound.opens_at.desc(), ReflectionRound.id.desc())
             .limit(limit)
         )
     )
-    return [await view(db, actor, i) for i in ids]
+    return await _views(db, actor, rounds)
 
 
 async def recipients_to_remind(db: AsyncSession, round_id: int) -> list[Member]:

@@ -15,11 +15,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule, weekday
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from leerbot import clock, scheduling
 from leerbot.config import Settings
@@ -200,12 +202,14 @@ def _now(now: datetime | None) -> datetime:
 async def _touch(db: AsyncSession, occ: SessionOccurrence) -> int:
     """Bump the occurrence's version under a row lock (serialises sign-ups on both
     databases) and schedule a publish of its card."""
-    await db.execute(
+    version = await db.scalar(
         update(SessionOccurrence)
         .where(SessionOccurrence.id == occ.id)
         .values(lock_version=SessionOccurrence.lock_version + 1)
+        .returning(SessionOccurrence.lock_version)
+        .execution_options(synchronize_session=False)
     )
-    await db.refresh(occ, ["lock_version"])
+    set_committed_value(occ, "lock_version", int(version or 0))
     return occ.lock_version
 
 
@@ -883,8 +887,9 @@ async def rsvp(
     if final == "no":
         freed = await _give_up_roles(db, occ, actor, now)
     await _schedule_publish(db, occ, actor.community_id, occ.lock_version, now)
+    (current,) = await _views(db, actor, [occ])  # the answers are read fresh
     return RsvpResult(
-        await view(db, actor, occ.id),
+        current,
         final,
         promoted,
         freed_roles=[role for role, _ in freed],
@@ -1218,24 +1223,67 @@ async def view(db: AsyncSession, actor: Actor | None, occurrence_id: int) -> Occ
     occ = await db.get(SessionOccurrence, occurrence_id, populate_existing=True)
     if occ is None or (actor is not None and occ.series.community_id != actor.community_id):
         raise NotFound("errors.session_not_found", number=occurrence_id)
-    series = occ.series
-    rows = (
-        await db.execute(
+    (found,) = await _views(db, actor, [occ])
+    return found
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    """Parameter lists of a bounded length (PostgreSQL takes at most 32,767 in a statement)."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+async def _occurrences(db: AsyncSession, query: Any) -> list[SessionOccurrence]:
+    """Occurrences (with their series) chosen by `query`, read fresh: a page of them in one
+    statement."""
+    return list(
+        (
+            await db.scalars(
+                select(SessionOccurrence)
+                .where(SessionOccurrence.id.in_(query))
+                .execution_options(populate_existing=True)
+            )
+        ).unique()
+    )
+
+
+async def _views(
+    db: AsyncSession, actor: Actor | None, occurrences: list[SessionOccurrence]
+) -> list[OccurrenceView]:
+    """The views of several occurrences in a fixed number of statements (for up to 500 at a
+    time): who answered, the confirmed roles, the sites' names and the links, each read for
+    all of them at once."""
+    ids = [occ.id for occ in occurrences]
+    answers: dict[int, list[Any]] = {i: [] for i in ids}
+    roles: dict[int, list[Any]] = {i: [] for i in ids}
+    agenda_links: dict[int, list[int]] = {i: [] for i in ids}
+    practice_links: dict[int, list[int]] = {i: [] for i in ids}
+    site_ids = sorted({occ.series.site_id for occ in occurrences if occ.series.site_id})
+    site_names: dict[int, str] = {}
+    if site_ids:
+        site_names = dict(
+            (await db.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids)))).all()
+        )
+    for chunk in _chunks(ids):
+        for r in await db.execute(
             select(
+                SessionRsvp.occurrence_id,
                 SessionRsvp.status,
                 SessionRsvp.show_name,
                 SessionRsvp.member_id,
                 Member.display_name,
             )
             .join(Member, Member.id == SessionRsvp.member_id)
-            .where(SessionRsvp.occurrence_id == occ.id)
+            .where(SessionRsvp.occurrence_id.in_(chunk))
             .order_by(SessionRsvp.responded_at, SessionRsvp.id)
-        )
-    ).all()
-    yes = [r for r in rows if r.status == "yes"]
-    roles = (
-        await db.execute(
-            select(SessionRole.role, Member.display_name, SessionRsvp.show_name)
+        ):
+            answers[r.occurrence_id].append(r)
+        for r in await db.execute(
+            select(
+                SessionRole.occurrence_id,
+                SessionRole.role,
+                Member.display_name,
+                SessionRsvp.show_name,
+            )
             .join(Member, Member.id == SessionRole.member_id)
             .outerjoin(
                 SessionRsvp,
@@ -1244,64 +1292,74 @@ async def view(db: AsyncSession, actor: Actor | None, occurrence_id: int) -> Occ
                     SessionRsvp.member_id == SessionRole.member_id,
                 ),
             )
-            .where(SessionRole.occurrence_id == occ.id, SessionRole.confirmed.is_(True))
+            .where(SessionRole.occurrence_id.in_(chunk), SessionRole.confirmed.is_(True))
             .order_by(SessionRole.role)
-        )
-    ).all()
-    site_name = None
-    if series.site_id:
-        site_name = await db.scalar(select(Site.name).where(Site.id == series.site_id))
-    my = next((r.status for r in rows if actor and r.member_id == actor.member_id), None)
-    tz = _tz(series)
-    return OccurrenceView(
-        id=occ.id,
-        series_id=series.id,
-        title=series.title,
-        method=series.method,
-        theme=series.theme,
-        starts_at=occ.starts_at,
-        ends_at=occ.ends_at,
-        local_start=occ.starts_at.astimezone(tz),
-        timezone=series.timezone,
-        location_kind=series.location_kind,
-        location=series.location,
-        site=site_name,
-        capacity=series.capacity,
-        status=occ.status,
-        moved=occ.moved,
-        recurring=series.freq != "once",
-        yes_count=len(yes),
-        maybe_count=sum(1 for r in rows if r.status == "maybe"),
-        waitlist_count=sum(1 for r in rows if r.status == "waitlist"),
-        listed_names=tuple(r.display_name for r in yes if r.show_name),
-        unlisted_count=sum(1 for r in yes if not r.show_name),
-        my_status=my,
-        # who hid their name from "who is coming" is not named under the roles either
-        roles=tuple((role, None if shown is False else name) for role, name, shown in roles),
-        channel_id=occ.channel_id,
-        message_id=occ.message_id,
-        thread_id=occ.thread_id,
-        event_id=occ.event_id,
-        agenda_links=tuple(
-            await db.scalars(
-                select(AgendaLink.item_id)
-                .where(AgendaLink.target_type == "session", AgendaLink.target_id == occ.id)
-                .order_by(AgendaLink.item_id)
-            )
-        ),
-        practice_links=tuple(
-            await db.scalars(
-                select(PracticeLink.practice_id)
+        ):
+            roles[r.occurrence_id].append(r)
+        links = (
+            select(literal("agenda").label("kind"), AgendaLink.target_id, AgendaLink.item_id)
+            .where(AgendaLink.target_type == "session", AgendaLink.target_id.in_(chunk))
+            .union_all(
+                select(
+                    literal("practice").label("kind"),
+                    PracticeLink.target_id,
+                    PracticeLink.practice_id,
+                )
                 .join(Practice, Practice.id == PracticeLink.practice_id)
                 .where(
                     PracticeLink.target_type == "session",
-                    PracticeLink.target_id == occ.id,
+                    PracticeLink.target_id.in_(chunk),
                     Practice.state == "shared",
                 )
-                .order_by(PracticeLink.practice_id)
             )
-        ),
-    )
+        )
+        for kind, occurrence_id, number in await db.execute(links):
+            (agenda_links if kind == "agenda" else practice_links)[occurrence_id].append(number)
+    out = []
+    for occ in occurrences:
+        series = occ.series
+        rows = answers[occ.id]
+        yes = [r for r in rows if r.status == "yes"]
+        my = next((r.status for r in rows if actor and r.member_id == actor.member_id), None)
+        tz = _tz(series)
+        out.append(
+            OccurrenceView(
+                id=occ.id,
+                series_id=series.id,
+                title=series.title,
+                method=series.method,
+                theme=series.theme,
+                starts_at=occ.starts_at,
+                ends_at=occ.ends_at,
+                local_start=occ.starts_at.astimezone(tz),
+                timezone=series.timezone,
+                location_kind=series.location_kind,
+                location=series.location,
+                site=site_names.get(series.site_id) if series.site_id else None,
+                capacity=series.capacity,
+                status=occ.status,
+                moved=occ.moved,
+                recurring=series.freq != "once",
+                yes_count=len(yes),
+                maybe_count=sum(1 for r in rows if r.status == "maybe"),
+                waitlist_count=sum(1 for r in rows if r.status == "waitlist"),
+                listed_names=tuple(r.display_name for r in yes if r.show_name),
+                unlisted_count=sum(1 for r in yes if not r.show_name),
+                my_status=my,
+                # who hid their name from "who is coming" is not named under the roles either
+                roles=tuple(
+                    (r.role, None if r.show_name is False else r.display_name)
+                    for r in roles[occ.id]
+                ),
+                channel_id=occ.channel_id,
+                message_id=occ.message_id,
+                thread_id=occ.thread_id,
+                event_id=occ.event_id,
+                agenda_links=tuple(sorted(agenda_links[occ.id])),
+                practice_links=tuple(sorted(practice_links[occ.id])),
+            )
+        )
+    return out
 
 
 PAGE_SIZE = 10
@@ -1347,6 +1405,8 @@ async def listing(
         SessionSeries.community_id == actor.community_id,
         SessionOccurrence.status == "scheduled",
         SessionOccurrence.ends_at >= current,
+        # no meeting lasts longer: the index on the start skips every meeting long past
+        SessionOccurrence.starts_at >= current - timedelta(minutes=MAX_DURATION),
     ]
     site_name = None
     if filters.site_id is not None:
@@ -1381,14 +1441,14 @@ async def listing(
     total = int(await db.scalar(select(func.count()).select_from(chosen.subquery())) or 0)
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
-    ids = list(
-        await db.scalars(
-            chosen.order_by(SessionOccurrence.starts_at, SessionOccurrence.id)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        )
+    page_ids = (
+        chosen.order_by(SessionOccurrence.starts_at, SessionOccurrence.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     )
-    items = tuple([await view(db, actor, i) for i in ids])
+    occurrences = await _occurrences(db, page_ids)
+    occurrences.sort(key=lambda o: (o.starts_at, o.id))
+    items = tuple(await _views(db, actor, occurrences))
     return SessionPage(items=items, page=page, pages=pages, total=total, site=site_name)
 
 
@@ -1397,24 +1457,24 @@ async def mine(
 ) -> list[OccurrenceView]:
     """Upcoming occurrences the actor said yes or maybe to, or waits for."""
     require(actor, VIEW_SESSIONS)
-    ids = list(
-        await db.scalars(
-            select(SessionOccurrence.id)
-            .join(
-                SessionRsvp,
-                and_(
-                    SessionRsvp.occurrence_id == SessionOccurrence.id,
-                    SessionRsvp.member_id == actor.member_id,
-                ),
-            )
-            .where(
-                SessionRsvp.status.in_(("yes", "maybe", "waitlist")),
-                SessionOccurrence.ends_at >= _now(now),
-            )
-            .order_by(SessionOccurrence.starts_at)
+    chosen = (
+        select(SessionOccurrence.id)
+        .join(
+            SessionRsvp,
+            and_(
+                SessionRsvp.occurrence_id == SessionOccurrence.id,
+                SessionRsvp.member_id == actor.member_id,
+            ),
+        )
+        .where(
+            SessionRsvp.status.in_(("yes", "maybe", "waitlist")),
+            SessionOccurrence.ends_at >= _now(now),
+            SessionOccurrence.starts_at >= _now(now) - timedelta(minutes=MAX_DURATION),
         )
     )
-    return [await view(db, actor, i) for i in ids]
+    occurrences = await _occurrences(db, chosen)
+    occurrences.sort(key=lambda o: (o.starts_at, o.id))
+    return await _views(db, actor, occurrences)
 
 
 async def recipients(

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leerbot.db.models.base import Base, UTCDateTime, utcnow
+
+LISTING_INDEXES: dict[str, tuple[str, ...]] = {
+    "ix_agenda_items_by_support": ("community_id", "support_count", "id"),
+    "ix_agenda_items_by_date": ("community_id", "created_at", "id"),
+    "ix_agenda_items_by_status": ("community_id", "status", "support_count", "id"),
+    "ix_agenda_items_by_theme": ("community_id", "theme", "support_count", "id"),
+}
+"""The indexes behind `/agenda lijst` (migration 0015 makes the same)."""
 
 
 class AgendaItem(Base):
@@ -15,7 +23,20 @@ class AgendaItem(Base):
     author deleted their data): the community keeps the agenda, not the person."""
 
     __tablename__ = "agenda_items"
-    __table_args__ = (Index("ix_agenda_items_listing", "community_id", "status", "support_count"),)
+    # `/agenda lijst` reads a page along one of these (keyset paging, core.agenda.listing):
+    # the community's points not merged away, by support or by date, optionally by status
+    # or theme; the count of the same points reads the index alone. Partial indexes (only
+    # points not merged away): PostgreSQL does not take `merged_into_id IS NULL` in an
+    # index's columns as an equality, and would sort the whole community again.
+    __table_args__ = tuple(
+        Index(
+            name,
+            *columns,
+            postgresql_where=text("merged_into_id IS NULL"),
+            sqlite_where=text("merged_into_id IS NULL"),
+        )
+        for name, columns in LISTING_INDEXES.items()
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     community_id: Mapped[int] = mapped_column(
