@@ -4,7 +4,9 @@ export — and the scheduled cards, notices and digest."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from leerbot import clock, scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, id_parts, record_number, registry
@@ -28,6 +30,7 @@ from leerbot.core.community import find_site
 from leerbot.core.themes import load_themes
 from leerbot.db.models import Community, Member, Practice, SavedSearch, Site
 from leerbot.exports import practices as exports
+from leerbot.exports.common import render_after_commit
 from leerbot.i18n import Msg, translate
 
 NUMBER = Param("nummer", "number", ParamType.INTEGER, required=True, min_value=1)
@@ -451,13 +454,16 @@ async def page_button(ctx: Context, arg: str) -> Reply:
 
 async def export_practices(
     ctx: Context, fmt: str, site: str | None, theme: str | None
-) -> tuple[str, bytes]:
+) -> tuple[str, Callable[[], bytes]]:
+    """The export's name and how to render it: the practices are read here, in the unit
+    of work; rendering needs no database."""
     items = await core.for_export(
         ctx.db, ctx.actor, site=site, theme=theme, threshold=_threshold(ctx.settings)
     )
     title = translate(ctx.locale, "exports.practices.title", community=ctx.community.name)
     themes = {k: v.name(ctx.locale) for k, v in load_themes(ctx.settings.content_dir).items()}
-    data = exports.render(
+    render = partial(
+        exports.render,
         items,
         fmt,
         ctx.locale,
@@ -467,7 +473,7 @@ async def export_practices(
         tz=ctx.settings.tz,
         delimiter=ctx.settings.exports.csv_delimiter,
     )
-    return f"praktijken.{fmt}", data
+    return f"praktijken.{fmt}", render
 
 
 @registry.command(
@@ -489,8 +495,12 @@ async def export_practices(
 async def export_command(
     ctx: Context, formaat: str | None, site: str | None, thema: str | None
 ) -> Reply:
-    name, data = await export_practices(ctx, formaat or "md", site, thema)
-    return Reply(text=Msg("practices.export_ready"), attachments=[Attachment(name, data)])
+    name, render = await export_practices(ctx, formaat or "md", site, thema)
+    reply = Reply(text=Msg("practices.export_ready"))
+    render_after_commit(
+        ctx.after_commit, render, lambda data: reply.attachments.append(Attachment(name, data))
+    )
+    return reply
 
 
 # --- scheduled work ----------------------------------------------------------------------

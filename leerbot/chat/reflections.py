@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 from leerbot import clock, scheduling
 from leerbot.chat.commands import Choice, Param, ParamType, StaleArguments, id_parts, registry
@@ -39,7 +41,7 @@ from leerbot.core.errors import LeerbotError, ValidationFailed
 from leerbot.core.questions import Bank, load_banks
 from leerbot.db.models import Community, Member, ReflectionRound, ReflectionSchedule
 from leerbot.exports import rounds as round_exports
-from leerbot.exports.common import format_day
+from leerbot.exports.common import format_day, render_after_commit
 from leerbot.i18n import Msg, translate
 
 log = logging.getLogger("leerbot.reflections")
@@ -385,8 +387,10 @@ async def export_command(ctx: Context, ronde: int, formaat: str | None) -> Reply
             "reflections.still_open", answered=data.round.answered, asked=data.round.recipients
         )
     fmt = formaat or "md"
+    render: Callable[[], bytes]
     if fmt in round_exports.FORMATS:
-        payload = round_exports.render(
+        render = partial(
+            round_exports.render,
             data,
             fmt,
             ctx.locale,
@@ -398,8 +402,13 @@ async def export_command(ctx: Context, ronde: int, formaat: str | None) -> Reply
         name = f"ronde-{ronde}.{fmt}"
     else:
         text = summary_text(data, ctx.locale, ctx.settings, draft=False)
-        payload, name = text.encode("utf-8"), f"ronde-{ronde}.md"
-    return Reply(text=Msg("reflections.export_ready"), attachments=[Attachment(name, payload)])
+        render, name = partial(text.encode, "utf-8"), f"ronde-{ronde}.md"
+    reply = Reply(text=Msg("reflections.export_ready"))
+    # read in the unit of work (above); made in a worker thread once it has closed
+    render_after_commit(
+        ctx.after_commit, render, lambda data: reply.attachments.append(Attachment(name, data))
+    )
+    return reply
 
 
 @registry.command(

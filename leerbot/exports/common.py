@@ -8,21 +8,48 @@ file, dates written the way a reader of that language writes them, labels instea
   with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so Excel and
   LibreOffice show it as text instead of running it.
 - Dates: Babel's CLDR data (`format_day`), not hand-made month tables.
+
+Rendering is CPU work (a large agenda takes seconds): `rendered()` runs it in a worker
+thread, so the bot keeps answering others meanwhile. Callers read the data in their unit of
+work and render after it closed (no transaction is held open while a file is made).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from leerbot.core.steps import SecondStep
 from leerbot.i18n import normalize_locale
 
 _INLINE = ("\\", "`", "*", "_", "[", "]", "<", ">", "&", "|", "~")
 _LINE_START = re.compile(r"^( *)([#+\-=]|\d+[.)])", re.MULTILINE)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BABEL_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+
+
+async def rendered(render: Callable[[], bytes]) -> bytes:
+    """The bytes of an export, made in a worker thread (never on the event loop). `render`
+    works on plain data already read: it must not touch the database."""
+    return await asyncio.to_thread(render)
+
+
+def render_after_commit(
+    steps: list[SecondStep], render: Callable[[], bytes], deliver: Callable[[bytes], None]
+) -> None:
+    """Render once the command's unit of work has committed and closed (a second step that
+    touches no database), in a worker thread, and hand the bytes to `deliver` before the
+    member is answered. The Discord adapter has deferred the interaction by then."""
+
+    async def run(_db: AsyncSession) -> None:
+        deliver(await rendered(render))
+
+    steps.append(SecondStep(run))
 
 
 def markdown(value: object) -> str:
