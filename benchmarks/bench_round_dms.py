@@ -22,12 +22,12 @@ LEERBOT_TEST_DATABASE_URL, else postgresql+asyncpg://postgres@127.0.0.1:5432/tes
 dropped afterwards.
 
 Latest run, 2026-12-01, 1,000 members (1,001 DMs with the coordinator), the fake's own
-limits, 2-core x86_64, Python 3.11, with heavy other work on the machine (load average 13),
+limits, 2-core x86_64, Python 3.11, with heavy other work on the machine (load average 22),
 SQLite and PostgreSQL each in its own process at the same time:
 
     database     delivered   minimum   ratio   lost  dup   429s   REST requests   peak RSS
-    SQLite        1028.8 s   1000.0 s   1.03      0    0    154            2159    152 MiB
-    PostgreSQL    1022.2 s   1000.0 s   1.02      0    0    165            2170    142 MiB
+    SQLite        1046.8 s   1000.0 s   1.05      0    0    146            2151    152 MiB
+    PostgreSQL    1041.4 s   1000.0 s   1.04      0    0    144            2149    142 MiB
 
 The minimum is set by the DM-channel bucket (10 per 10 s): 100 windows of 10 s. The fan-out
 keeps `SENDERS` (8) messages under way and opens DM channels ahead, so the bucket is never
