@@ -1,46 +1,81 @@
-"""Benchmark: a large development agenda (ontwikkelagenda).
+"""Benchmark: a large development agenda (ontwikkelagenda), at one size or several.
 
-Seeds one community with ~2,000 members and 10 pilot sites, N points spread over themes,
+Seeds one community with 2,000 members and 10 pilot sites, N points spread over themes,
 kinds, levels, statuses and sites (some anonymous), their status history (every point has
-its "nieuw" row, about half have one to three further steps) and S supports as unique
-(point, member) pairs, with each point's `support_count` equal to its number of supports.
-Then measures
+its "nieuw" row, about half have one to three further steps) and 10 supports per point on
+average (unique (point, member) pairs, skewed: a few popular points), each point's
+`support_count` equal to its number of supports. Then measures, per size:
 
-1. the coordinator's export of the whole agenda, per format (md, html, csv, docx): wall time
-   of `core.agenda.report(...)` and of `exports.agenda.render(...)`, in a pass without
-   tracing; then the peak of Python allocations (tracemalloc) in a second, traced pass, and
-   the process's max RSS (a high-water mark for the whole process: it only ever grows,
-   and lxml's own allocations for docx are not seen by tracemalloc, only by RSS);
-2. `/agenda lijst` latency: `core.agenda.listing(...)` in a fresh session per call, as the
-   bot does per interaction, with a mix of filters, sorts and pages; p50/p95 per mix and
-   overall.
+1. commands as a member meets them, through the dispatcher (one unit of work each, the
+   member already known to the bot): propose (the form sent), support (the button), view,
+   the list's first page and its "next" button; p50 over `--repeats` runs, beside one raw
+   INSERT of a point in its own transaction (the floor; both sides of the ratio are
+   printed), and the SQL statements each sends (`before_cursor_execute`);
+2. the coordinator's export of the whole agenda, per format: wall time of
+   `core.agenda.report(...)` and of `exports.agenda.render(...)`, and the process's max RSS
+   (a high-water mark: it only grows); with a traced pass (tracemalloc) unless
+   `--skip-memory`;
+3. `/agenda lijst` in the core, a fresh session per call: a mix of filters, sorts and
+   pages ("next page" with the key the member's button carries), p50/p95; and a few deep
+   pages the way an old page-number button asks for them (counted by OFFSET, kept apart).
 
-Prints figures with the data size and the machine; asserts nothing.
+With several sizes it ends with each figure at every size and the growth ratio (largest
+size over smallest): about 1 means the command does not grow with the data. Prints the
+data size and the machine; asserts nothing.
 
-    python benchmarks/bench_agenda.py            # 100,000 points, 1,000,000 supports
-    python benchmarks/bench_agenda.py --smoke    # 2,000 points, 20,000 supports (CI, ~10 s)
+    python benchmarks/bench_agenda.py                      # 10,000 and 100,000 points
+    python benchmarks/bench_agenda.py --size 100000        # one size
+    python benchmarks/bench_agenda.py --smoke              # 2,000 points (CI)
     python benchmarks/bench_agenda.py --database-url postgresql+asyncpg://postgres@host/db
 
 With `--database-url` for PostgreSQL a fresh database `leerbot_bench_<random>` is made on
-that server (and dropped afterwards, also on error); a SQLite URL is used as it is.
+that server per size (and dropped afterwards, also on error); a SQLite URL is used as it is.
 
-Full size, 2-core x86_64, Python 3.11, 100,000 points, 1,000,000 supports, 85,023 changes
-in the period, measured with other work on the machine (load 2–3), so pessimistic:
+Figures of 2026-12-01 (`--size 10000,100000 --skip-memory`), 2-core x86_64, Python 3.11,
+Linux, on a machine shared with other test runs (load average 11-23 throughout): every
+millisecond below is pessimistic and noisy; the statement counts are exact.
 
-    format   SQLite: report + render = total   PostgreSQL: report + render = total   peak
-    md               1.26 + 1.48 = 2.74 s              1.61 + 1.59 = 3.20 s          151 MiB
-    html             1.26 + 2.89 = 4.15 s              1.61 + 4.68 = 6.29 s          165 MiB
-    csv              1.26 + 1.17 = 2.43 s              1.61 + 1.15 = 2.76 s          134 MiB
-    xlsx             1.26 + 2.36 = 3.62 s              1.61 + 3.39 = 5.00 s          133 MiB
-    docx             1.26 + 2.44 = 3.69 s              1.61 + 4.66 = 6.27 s          131 MiB
+    statements per command (tests/test_statement_counts.py,    before issue 15   now
+    12 and 60 items, both databases; 3 of each count are the
+    unit of work: community, member, welcome check)
+    agenda propose (the command that opens the form + the form)       18          12
+    agenda support (button)                                           23          10
+    agenda view                                                        9           6
+    /agenda lijst, first page / next page                         35 / 35      8 / 7
+    practice export (12 / 60 practices)                          70 / 334      5 / 5
+    practice share (five steps)                                       63          43
+    /sessie lijst / RSVP                                         64 / 17     9 / 14
+    /ronde lijst / an answer sent                                34 / 10      5 / 9
+    This benchmark counts the same way, on its data: propose 9, support 11, view 7, a list
+    page 7 (first page and next page), at 10,000 and at 100,000 points alike.
 
-(peak: Python allocations over report + render, of which the report's data is 98 MiB; md and
-html after rendering in chunks.) Before this round of work: report() 5.9 s; md 10.8 s, html
-9.8 s, csv 6.3 s, docx 349 s in all; max RSS 615 MiB, 1.3 GiB with the DOCX. What bounds it
-now: building one string per cell or line in Python (html: markupsafe escaping of ~800,000
-values; xlsx/docx: f-strings and zlib), and reading 100,000 rows (SQLite's text dates, parsed
-per quarter hour). /agenda lijst p50 66–82 ms, p95 154–166 ms over 200 calls.
-`--skip-memory` leaves out the traced (tracemalloc) pass.
+    SQLite                                  10,000 points   100,000 points   growth
+    raw INSERT of a point, p50                  14.3 ms          9.9 ms
+    propose through the dispatcher, p50        137.4 ms         23.4 ms   (9.6x / 2.4x raw)
+    support through the dispatcher, p50        183.9 ms         43.5 ms   (12.9x / 4.4x raw)
+    view, p50                                   12.1 ms         12.6 ms    1.05x
+    list, next page (button), p50               14.6 ms         13.8 ms    0.94x
+    list, first page (counts the points), p50   16.4 ms        152.6 ms    9.3x
+    export report(), all points                 1.65 s          34.1 s
+    export csv / md / docx, in all              2.9 / 4.1 / 7.2 s   48.6 / 83.5 / 82.7 s
+    max RSS of the process                      140 MiB          319 MiB
+
+    PostgreSQL                              10,000 points   100,000 points
+    raw INSERT of a point, p50                  14.5 ms          see below
+    propose through the dispatcher, p50         46.4 ms (3.2x raw)
+    support through the dispatcher, p50         74.3 ms (5.1x raw)
+    view / list first page / next page, p50     54.6 / 72.6 / 73.1 ms
+    export report(), all points                 0.51 s; csv 1.3 s, docx 2.7 s in all
+    max RSS of the process                      131 MiB
+
+What still grows: the first page of a list counts the matching points (an index-only scan,
+linear in the points: 9x from 10,000 to 100,000 on SQLite); the next pages do not count
+(their button carries the total) and read only their page along the index. A page asked by
+number (a button from before keyset paging) still counts past the earlier points (the
+"old button" row). The list filters on site and kind had no index of their own in this run
+(they were added to migration 0015 after it). The export reads and renders every point:
+linear by nature; at 100,000 points on PostgreSQL it completes (the points' ids are a
+subquery, never a parameter list).
 """
 
 from __future__ import annotations
@@ -58,9 +93,10 @@ import time
 import tracemalloc
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from _database import fresh_database  # benchmarks/_database.py
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from leerbot.app import App, open_app
@@ -228,6 +264,7 @@ async def seed(app: App, points: int, supports: int, members: int, seed_: int) -
                 "share_lived_experience": False,
                 "created_at": now,
                 "updated_at": now,
+                "welcomed_at": now,  # an established community: nobody is new
             }
             for mid in member_ids
         ]
@@ -290,6 +327,14 @@ async def seed(app: App, points: int, supports: int, members: int, seed_: int) -
                 for chunk in range(0, len(rows), 10_000):
                     await db.execute(insert(model), rows[chunk : chunk + 10_000])
     if app.engine.dialect.name == "postgresql":
+        async with app.engine.begin() as conn:  # rows came with their ids: move the sequences
+            for table in ("agenda_items", "members"):
+                await conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
         async with app.engine.connect() as conn:  # what autovacuum would have done by now
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text("VACUUM ANALYZE"))
@@ -446,10 +491,24 @@ async def measure_listing(
         await core.listing(db, actor, core.Filters(), 1)
     timings: dict[str, list[float]] = {}
     for label, filters, page in mix:
+        after = None
+        if label == "none, later page":  # the member came there by "next": the key is known
+            async with app.sessionmaker() as db:
+                after = (await core.listing(db, actor, filters, page - 1)).last
+            label = "next page (keyset)"
         started = time.perf_counter()
         async with app.sessionmaker() as db:
-            await core.listing(db, actor, filters, page)
+            await core.listing(db, actor, filters, page, after=after)
         timings.setdefault(label, []).append((time.perf_counter() - started) * 1000)
+    deep = random.Random(11)
+    for _ in range(max(4, calls // 20)):  # an old button: a deep page counted by OFFSET
+        page = deep.randint(2, max(2, points // core.PAGE_SIZE))
+        started = time.perf_counter()
+        async with app.sessionmaker() as db:
+            await core.listing(db, actor, core.Filters(), page)
+        timings.setdefault("old button, deep page", []).append(
+            (time.perf_counter() - started) * 1000
+        )
     return timings
 
 
@@ -458,19 +517,170 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+# --- writes, statements per command --------------------------------------------------------
+
+
+@dataclass
+class Commands:
+    """Per command as a member meets it (through the dispatcher, one unit of work each):
+    p50 in ms and statements; beside them one raw INSERT of a point, the floor."""
+
+    raw_insert_ms: float = 0.0
+    p50_ms: dict[str, float] = field(default_factory=dict)
+    statements: dict[str, int] = field(default_factory=dict)
+
+
+class StatementCounter:
+    """SQL statements sent while counting (`before_cursor_execute`, as tests/statements.py)."""
+
+    def __init__(self, app: App) -> None:
+        self.engine = app.engine.sync_engine
+        self.count = 0
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *args: object) -> None:
+        self.count += 1
+
+    def take(self) -> int:
+        count, self.count = self.count, 0
+        return count
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+async def measure_commands(app: App, community_id: int, repeats: int) -> Commands:
+    from leerbot.chat.context import Place
+    from leerbot.core.actor import Function, Identity
+
+    place = Place("bench-agenda", "Bench CoL")
+    out = Commands()
+    async with app.sessionmaker() as db:
+        member_ids = list(
+            await db.scalars(
+                select(Member.platform_id).where(Member.community_id == community_id).limit(400)
+            )
+        )
+        popular = list(
+            await db.scalars(
+                select(AgendaItem.id)
+                .where(AgendaItem.community_id == community_id)
+                .order_by(AgendaItem.support_count)
+                .limit(repeats)
+            )
+        )
+    people = [Identity(pid, pid) for pid in member_ids]
+    coordinator = Identity("bench-co", "Co", granted_functions=frozenset({Function.COORDINATOR}))
+    now = datetime.now(UTC)
+    raw = []
+    for n in range(repeats):  # the floor: one INSERT of a point in its own transaction
+        started = time.perf_counter()
+        async with app.engine.begin() as conn:
+            await conn.execute(
+                insert(AgendaItem).values(
+                    community_id=community_id,
+                    title=f"Rauw {n}",
+                    description="Een punt zonder de bot eromheen.",
+                    theme="samenwerking",
+                    kind="wens",
+                    level="organisatie",
+                    anonymous=False,
+                    status="nieuw",
+                    support_count=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        raw.append((time.perf_counter() - started) * 1000)
+    out.raw_insert_ms = statistics.median(raw)
+    opened = await app.dispatcher.run_text(
+        place,
+        people[0],
+        ["agenda", "voorstel"],
+        {"thema": "samenwerking", "soort": "wens", "niveau": "organisatie"},
+    )
+    assert opened.form is not None, opened.text
+    form_id = opened.form.custom_id
+    await app.dispatcher.run_text(place, coordinator, ["help"], {})  # known to the bot
+    counter = StatementCounter(app)
+    first_page = None
+    try:
+
+        async def timed(label: str, action: Any) -> None:
+            times, counts = [], []
+            for n in range(repeats):
+                counter.take()
+                started = time.perf_counter()
+                reply = await action(n)
+                times.append((time.perf_counter() - started) * 1000)
+                counts.append(counter.take())
+                assert not reply.is_error, (label, reply.text)
+            out.p50_ms[label] = statistics.median(times)
+            out.statements[label] = max(counts)
+
+        values = {"titel": "Intervisie in elk team", "beschrijving": "Elk team, elke maand."}
+        await timed(
+            "agenda propose (form sent)",
+            lambda n: app.dispatcher.submit(place, people[n % len(people)], form_id, values),
+        )
+        await timed(
+            "agenda support (button)",
+            lambda n: app.dispatcher.press(
+                place, people[-1 - n % len(people)], f"lb:agenda.support:{popular[n]}"
+            ),
+        )
+        await timed(
+            "agenda view",
+            lambda n: app.dispatcher.run_text(
+                place, people[n], ["agenda", "bekijken"], {"punt": str(popular[n])}
+            ),
+        )
+        await timed(
+            "agenda list, page 1",
+            lambda n: app.dispatcher.run_text(place, people[n], ["agenda", "lijst"], {}),
+        )
+        first_page = await app.dispatcher.run_text(place, people[0], ["agenda", "lijst"], {})
+        next_id = first_page.buttons[-1].custom_id
+
+        async def next_pages(n: int) -> Any:
+            nonlocal next_id
+            reply = await app.dispatcher.press(place, people[n], next_id)
+            next_id = reply.buttons[-1].custom_id
+            return reply
+
+        await timed("agenda list, next page", next_pages)
+    finally:
+        counter.close()
+    return out
+
+
 # --- main --------------------------------------------------------------------------------
 
 
-async def run(args: argparse.Namespace, url: str) -> None:
-    points = args.points or (2_000 if args.smoke else 100_000)
-    supports = args.supports if args.supports is not None else (20_000 if args.smoke else 1_000_000)
+@dataclass
+class Figures:
+    """The headline figures of one size, compared across sizes at the end."""
+
+    points: int
+    values: dict[str, float] = field(default_factory=dict)
+    """label → value (ms, s, statements or MiB, as the label says)"""
+
+
+def machine() -> str:
+    return (
+        f"{platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
+        f"python={platform.python_version()} {platform.system()} {platform.release()}"
+    ).replace("  ", " ")
+
+
+async def run(args: argparse.Namespace, url: str, points: int) -> Figures:
+    supports = args.supports if args.supports is not None else points * 10
     calls = args.calls or (50 if args.smoke else 200)
+    figures = Figures(points)
     began = time.perf_counter()
     settings = load_settings(environ={"LEERBOT_DATABASE_URL": url})
     print(
-        f"machine: {platform.machine()} {platform.processor() or ''} cpus={os.cpu_count()} "
-        f"python={platform.python_version()} {platform.system()} {platform.release()} "
-        f"db={make_url(url).get_backend_name()} "
+        f"\n=== {points:,} points, db={make_url(url).get_backend_name()}, machine: {machine()}, "
         f"load={' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         flush=True,
     )
@@ -483,15 +693,34 @@ async def run(args: argparse.Namespace, url: str) -> None:
             f"max RSS after seeding {max_rss_mib():.0f} MiB",
             flush=True,
         )
-        print("export of the whole agenda (report + render):", flush=True)
-        exported = await measure_exports(app, seeded.community_id, not args.skip_memory)
+        print("commands through the dispatcher:", flush=True)
+        commands = await measure_commands(app, seeded.community_id, args.repeats)
+        exported = Exports(error="skipped (--skip-export)")
+        if not args.skip_export:
+            print("export of the whole agenda (report + render):", flush=True)
+            exported = await measure_exports(app, seeded.community_id, not args.skip_memory)
         print("listing (/agenda lijst):", flush=True)
         listed = await measure_listing(app, seeded.community_id, calls, points)
     print()
+    print(
+        f"{'command (dispatcher)':<30}{'p50 ms':>9}{'raw INSERT ms':>15}{'ratio':>8}"
+        f"{'statements':>12}"
+    )
+    for label, p50 in commands.p50_ms.items():
+        print(
+            f"{label:<30}{p50:>9.2f}{commands.raw_insert_ms:>15.2f}"
+            f"{p50 / commands.raw_insert_ms:>7.1f}x{commands.statements[label]:>12}"
+        )
+        figures.values[f"{label}: p50 ms"] = p50
+        figures.values[f"{label}: statements"] = commands.statements[label]
+    figures.values["raw INSERT of a point: p50 ms"] = commands.raw_insert_ms
+    print("(ratio: the command's p50 over one raw INSERT of a point in its own transaction)")
+    print()
     if exported.error:
-        print(f"export failed in report(): {exported.error}")
+        print(f"export: {exported.error}")
     else:
         kept = exported.report_kept_mib
+        figures.values["export report(): s"] = exported.report_s
         print(
             f"report(): {exported.report_s:.2f} s for {seeded.points:,} points and "
             f"{exported.changes:,} changes in the period; data kept "
@@ -506,6 +735,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
             if f.error:
                 print(f"{f.fmt:<7}  render failed: {f.error}")
                 continue
+            figures.values[f"export {f.fmt} total: s"] = exported.report_s + f.render_s
             peak = "-" if f.peak_mib is None else f"{f.peak_mib:.0f}"
             in_render = "-" if f.render_peak_mib is None else f"{f.render_peak_mib:.0f}"
             print(
@@ -518,22 +748,45 @@ async def run(args: argparse.Namespace, url: str) -> None:
         print(" the report's data included; max RSS: the process high-water mark after that")
         print(" format's untraced render, cumulative; lxml's docx tree is only in RSS)")
     print()
-    print(f"{'/agenda lijst':<22}{'calls':>7}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
+    print(f"{'/agenda lijst (core)':<24}{'calls':>7}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
     everything: list[float] = []
     for label, values in listed.items():
-        everything += values
+        if label != "old button, deep page":
+            everything += values
+        figures.values[f"list {label}: p50 ms"] = statistics.median(values)
         print(
-            f"{label:<22}{len(values):>7}{statistics.median(values):>10.1f}"
+            f"{label:<24}{len(values):>7}{statistics.median(values):>10.1f}"
             f"{pct(values, 0.95):>10.1f}{max(values):>10.1f}"
         )
+    figures.values["list all (without old buttons): p50 ms"] = statistics.median(everything)
+    figures.values["list all (without old buttons): p95 ms"] = pct(everything, 0.95)
     print(
-        f"{'all':<22}{len(everything):>7}{statistics.median(everything):>10.1f}"
+        f"{'all but old buttons':<24}{len(everything):>7}{statistics.median(everything):>10.1f}"
         f"{pct(everything, 0.95):>10.1f}{max(everything):>10.1f}"
     )
+    figures.values["max RSS: MiB"] = max_rss_mib()
     print(
-        f"\ntotal run time: {time.perf_counter() - began:.0f} s; load average at the end "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine skews figures)"
+        f"\nmax RSS of the process so far {max_rss_mib():.0f} MiB; run time "
+        f"{time.perf_counter() - began:.0f} s; load average at the end "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        flush=True,
     )
+    return figures
+
+
+def growth(all_figures: list[Figures]) -> None:
+    """Each figure at every size and the ratio of the largest size's to the smallest's: a
+    ratio near 1 means the command does not grow with the data."""
+    small, large = all_figures[0], all_figures[-1]
+    print(f"\n=== growth from {small.points:,} to {large.points:,} points ({machine()})")
+    sizes = "".join(f"{f.points:>12,}" for f in all_figures)
+    print(f"{'figure':<46}{sizes}{'ratio':>9}")
+    for label in large.values:
+        if label not in small.values:
+            continue
+        values = "".join(f"{f.values.get(label, float('nan')):>12.2f}" for f in all_figures)
+        ratio = large.values[label] / small.values[label] if small.values[label] else float("nan")
+        print(f"{label:<46}{values}{ratio:>8.2f}x")
 
 
 async def main() -> None:
@@ -541,18 +794,31 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--smoke", action="store_true", help="small run for CI")
-    parser.add_argument("--points", type=int, help="default 100,000 (smoke 2,000)")
-    parser.add_argument("--supports", type=int, help="default 1,000,000 (smoke 20,000)")
+    parser.add_argument(
+        "--size",
+        type=lambda text: [int(x) for x in text.replace("_", "").split(",")],
+        help="points; several sizes comma-separated (default 10000,100000; smoke 2000)",
+    )
+    parser.add_argument("--points", type=int, help="the same as --size with one size")
+    parser.add_argument("--supports", type=int, help="default 10 per point")
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--calls", type=int, help="listing calls, default 200 (smoke 50)")
+    parser.add_argument("--repeats", type=int, default=30, help="runs of each command")
     parser.add_argument("--seed", type=int, default=42, help="random seed for the data")
     parser.add_argument(
         "--skip-memory", action="store_true", help="no traced pass (halves the export time)"
     )
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--skip-export", action="store_true", help="no export measurements")
+    parser.add_argument("--database-url", help="default: a fresh SQLite file per size")
     args = parser.parse_args()
-    async with fresh_database(args.database_url) as url:
-        await run(args, url)
+    sizes = args.size or ([args.points] if args.points else None)
+    sizes = sizes or ([2_000] if args.smoke else [10_000, 100_000])
+    all_figures = []
+    for points in sizes:
+        async with fresh_database(args.database_url) as url:
+            all_figures.append(await run(args, url, points))
+    if len(all_figures) > 1:
+        growth(all_figures)
 
 
 if __name__ == "__main__":

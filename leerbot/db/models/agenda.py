@@ -14,6 +14,8 @@ LISTING_INDEXES: dict[str, tuple[str, ...]] = {
     "ix_agenda_items_by_date": ("community_id", "created_at", "id"),
     "ix_agenda_items_by_status": ("community_id", "status", "support_count", "id"),
     "ix_agenda_items_by_theme": ("community_id", "theme", "support_count", "id"),
+    "ix_agenda_items_by_site": ("community_id", "site_id", "support_count", "id"),
+    "ix_agenda_items_by_kind": ("community_id", "kind", "support_count", "id"),
 }
 """The indexes behind `/agenda lijst` (migration 0015 makes the same)."""
 
@@ -24,10 +26,10 @@ class AgendaItem(Base):
 
     __tablename__ = "agenda_items"
     # `/agenda lijst` reads a page along one of these (keyset paging, core.agenda.listing):
-    # the community's points not merged away, by support or by date, optionally by status
-    # or theme; the count of the same points reads the index alone. Partial indexes (only
-    # points not merged away): PostgreSQL does not take `merged_into_id IS NULL` in an
-    # index's columns as an equality, and would sort the whole community again.
+    # the community's points not merged away, by support or by date, optionally by status,
+    # theme, site or kind; the count of the same points reads the index alone. Partial
+    # indexes (only points not merged away): PostgreSQL does not take `merged_into_id IS
+    # NULL` in an index's columns as an equality, and would sort the whole community again.
     __table_args__ = tuple(
         Index(
             name,

@@ -30,6 +30,8 @@ LISTING = {
     "ix_agenda_items_by_date": ["community_id", "created_at", "id"],
     "ix_agenda_items_by_status": ["community_id", "status", "support_count", "id"],
     "ix_agenda_items_by_theme": ["community_id", "theme", "support_count", "id"],
+    "ix_agenda_items_by_site": ["community_id", "site_id", "support_count", "id"],
+    "ix_agenda_items_by_kind": ["community_id", "kind", "support_count", "id"],
 }
 NOT_MERGED = "merged_into_id IS NULL"
 REPLACED = {"ix_agenda_items_listing": ["community_id", "status", "support_count"]}
