@@ -6,35 +6,41 @@ intervisie, wandelen, werk en re-integratie, vrijwilligers, de buurt, de cliënt
 indexes each through `leerbot.search.practices.index` (as sharing does), then runs ten
 realistic queries R times each with
 
-- FTS: `leerbot.search.practices.search(db, query, limit=50)` (SQLite FTS5 with Python
-  Snowball stems and bm25; PostgreSQL tsvector/GIN with the `dutch` configuration),
-- LIKE: `leerbot.search.practices.like_scan(db, query, limit=50)` (`lower(col) LIKE
-  '%word%'` on title, what_we_do, context and why_it_works, all words),
-- core: `leerbot.core.practices.search(db, actor, query)`, page 1 as a member sees it (the
-  index with its default limit of 500, the visibility filter, five practice views),
+- FTS: `leerbot.search.practices.find(db, query, Scope(community), limit=PAGE_SIZE)`, the
+  ranked query member search runs: page 1 (5 practices, best first) and the number of
+  hits, over the shared, visible practices of the community (SQLite FTS5 with Python
+  Snowball stems and bm25; PostgreSQL tsvector/GIN with the `dutch` configuration and
+  ts_rank). Ranking needs every hit of the community, so its cost grows with the hits.
+- LIKE: `leerbot.search.practices.like_scan(db, query, community, limit=PAGE_SIZE)`, the
+  same answer (page 1 and the total) the naive way: for every word
+  `lower(title || ' ' || what_we_do || ' ' || context || ' ' || why_it_works) LIKE
+  '%word%'` on every shared, visible practice of the community (the total makes it read
+  every row; it orders by id, it does not rank),
+- core: `leerbot.core.practices.search(db, actor, query)`, page 1 as a member gets it (the
+  ranked query above, then five practice views),
 
-one fresh session per call, the methods interleaved. Prints p50/p95 per method over all
-queries, the ratio LIKE/FTS, and per query the medians and hit counts (all matches, without
-the limit). The two methods do not find the same things: FTS matches stems of whole words
-(*trainingen* finds *training*), LIKE matches substrings (*werk* finds *vrijwilligerswerk*,
-*wijk* finds *afwijken*, *re* finds nearly everything). Asserts nothing.
+one fresh session per call, the methods interleaved. Prints the data size, the machine,
+p50/p95 per method, the ratio LIKE/FTS with both sides, per query the medians and hit
+counts, and the peak RSS of the process. With several sizes (`--size 10000,100000`) it
+prints how the figures grow from the smallest to the largest. The two methods do not find
+the same things: FTS matches stems of whole words (*trainingen* finds *training*), LIKE
+matches substrings (*werk* finds *vrijwilligerswerk*, *wijk* finds *afwijken*). Asserts
+nothing.
 
-    python benchmarks/bench_practice_search.py            # 100,000 practices, SQLite
-    python benchmarks/bench_practice_search.py --smoke    # 5,000 practices (CI)
+    python benchmarks/bench_practice_search.py                      # 100,000, SQLite
+    python benchmarks/bench_practice_search.py --size 10000,100000 --both
+    python benchmarks/bench_practice_search.py --smoke               # 5,000 (CI)
     python benchmarks/bench_practice_search.py --database-url postgresql+asyncpg://...
-    python benchmarks/bench_practice_search.py --both     # SQLite, then PostgreSQL
 
 With a PostgreSQL URL a fresh database `leerbot_bench_<random>` is made on that server,
 migrated, and dropped afterwards (also on error); `--both` uses `--database-url` or
 postgresql+asyncpg://postgres@127.0.0.1:5432/test for its PostgreSQL half. After loading,
 PostgreSQL gets VACUUM ANALYZE (what autovacuum does for a real database: statistics, and
 the GIN index's pending list merged); SQLite gets nothing, as leerbot runs no ANALYZE.
+The SQLite file lives in a temporary folder that is removed afterwards.
 
-Run time on a 2-core x86_64 with Python 3.11 (measured once, with other work on the
-machine): `--both` at full size about 5 minutes, of which indexing 100,000 practices on
-SQLite takes 3.5 to 4.5 (2 to 3 ms per practice: Python Snowball stemming of every word,
-then a DELETE and an INSERT into FTS5), PostgreSQL's indexing half a minute, and the
-queries about a minute in all; `--smoke --both` about 25 seconds.
+Run time on a 2-core x86_64 (measured with other work on the machine): `--both --size
+10000,100000` about 25 minutes, most of it loading and indexing 100,000 practices twice.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import asyncio
 import os
 import platform
 import random
+import resource
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -547,7 +554,7 @@ class Result:
     seeded: Seeded
     runs: int
     times: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # method→query→ms
-    hits: dict[str, tuple[int, int]] = field(default_factory=dict)  # query→(FTS, LIKE), all
+    hits: dict[str, tuple[int, int]] = field(default_factory=dict)  # query→(FTS, LIKE) totals
 
 
 def pct(values: list[float], q: float) -> float:
@@ -555,15 +562,27 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def overall(result: Result, method: str) -> list[float]:
+    return [v for vs in result.times[method].values() for v in vs]
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 async def measure(app: App, seeded: Seeded, runs: int) -> Result:
     actor = system_actor(seeded.community_id)
+    scope = search_index.Scope(seeded.community_id)
     result = Result(app.engine.dialect.name, seeded, runs)
 
     def fts(query: str) -> Callable[..., Awaitable[object]]:
-        return lambda db: search_index.search(db, query, limit=50)
+        return lambda db: search_index.find(db, query, scope, limit=core.PAGE_SIZE)
 
     def like(query: str) -> Callable[..., Awaitable[object]]:
-        return lambda db: search_index.like_scan(db, query, limit=50)
+        return lambda db: search_index.like_scan(
+            db, query, seeded.community_id, limit=core.PAGE_SIZE
+        )
 
     def member(query: str) -> Callable[..., Awaitable[object]]:
         return lambda db: core.search(db, actor, query)
@@ -573,10 +592,8 @@ async def measure(app: App, seeded: Seeded, runs: int) -> Result:
         for query in QUERIES:
             for make in methods.values():
                 await make(query)(db)
-            result.hits[query] = (
-                len(await search_index.search(db, query, limit=10**9)),
-                len(await search_index.like_scan(db, query, limit=10**9)),
-            )
+            (_, found), (_, liked) = await fts(query)(db), await like(query)(db)
+            result.hits[query] = (found, liked)
     for name in methods:
         result.times[name] = {q: [] for q in QUERIES}
     for _ in range(runs):
@@ -593,25 +610,29 @@ async def measure(app: App, seeded: Seeded, runs: int) -> Result:
 def report(result: Result) -> None:
     s = result.seeded
     print(
-        f"\n== {result.db}: {s.practices:,} shared practices, {s.text_mib:.0f} MiB of text; "
-        f"insert {s.insert_s:.1f} s, index {s.index_s:.1f} s "
+        f"\n== {result.db}: {s.practices:,} shared practices in one community, "
+        f"{s.text_mib:.0f} MiB of text; insert {s.insert_s:.1f} s, index {s.index_s:.1f} s "
         f"({s.practices / max(s.index_s, 1e-9):,.0f} practices/s)"
         + (f", VACUUM ANALYZE {s.maintenance_s:.1f} s" if result.db == "postgresql" else "")
     )
-    print(f"   {len(QUERIES)} queries x {result.runs} runs per method, limit 50 (core: page 1)")
+    print(
+        f"   {len(QUERIES)} queries x {result.runs} runs per method; each answers page 1 "
+        f"({core.PAGE_SIZE} practices) and the number of hits"
+    )
     print(f"{'method':<8}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}")
-    overall = {}
-    for name, per_query in result.times.items():
-        values = [v for vs in per_query.values() for v in vs]
-        overall[name] = values
+    for name in result.times:
+        values = overall(result, name)
         print(
             f"{name:<8}{statistics.median(values):>10.2f}{pct(values, 0.95):>10.2f}"
             f"{max(values):>10.2f}"
         )
-    fts, like = overall["FTS"], overall["LIKE"]
+    fts, like = overall(result, "FTS"), overall(result, "LIKE")
     print(
-        f"ratio LIKE/FTS: p50 {statistics.median(like) / statistics.median(fts):.1f}x, "
-        f"p95 {pct(like, 0.95) / pct(fts, 0.95):.1f}x"
+        f"ratio LIKE/FTS: p50 {statistics.median(like):.2f}/{statistics.median(fts):.2f} ms = "
+        f"{statistics.median(like) / statistics.median(fts):.1f}x, p95 {pct(like, 0.95):.2f}/"
+        f"{pct(fts, 0.95):.2f} ms = {pct(like, 0.95) / pct(fts, 0.95):.1f}x "
+        f"(LIKE: {search_index.LIKE_TEXT} LIKE '%word%' for every word, every shared practice "
+        "of the community)"
     )
     print(
         f"\n{'query':<37}{'FTS p50':>9}{'LIKE p50':>10}{'ratio':>7}{'core p50':>10}"
@@ -627,8 +648,9 @@ def report(result: Result) -> None:
             f"{hits_fts:>8,} {100 * hits_fts / s.practices:>4.1f}%"
             f"{hits_like:>8,} {100 * hits_like / s.practices:>4.1f}%"
         )
-    print("(ms; hits: all matches without the limit of 50, and their share of the practices;")
+    print("(ms; hits: all matches in the community, and their share of the practices;")
     print(" FTS matches stemmed words, LIKE matches parts of words)")
+    print(f"peak RSS of this process so far: {peak_rss_mib():.0f} MiB")
 
 
 async def run(args: argparse.Namespace, url: str | None, practices: int, runs: int) -> Result:
@@ -643,19 +665,29 @@ async def run(args: argparse.Namespace, url: str | None, practices: int, runs: i
     return result
 
 
+def sizes(text: str) -> list[int]:
+    return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--smoke", action="store_true", help="small run for CI")
-    parser.add_argument("--practices", type=int, help="default 100,000 (smoke 5,000)")
+    parser.add_argument(
+        "--size",
+        "--practices",
+        type=sizes,
+        help="practices, or several sizes separated by commas (growth between them); "
+        "default 100000 (smoke 5000)",
+    )
     parser.add_argument("--runs", type=int, help="runs per query and method, default 20 (5)")
     parser.add_argument("--batch", type=int, default=2000, help="practices per transaction")
     parser.add_argument("--seed", type=int, default=42, help="random seed for the text")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--both", action="store_true", help="SQLite, then PostgreSQL")
     args = parser.parse_args()
-    practices = args.practices or (5_000 if args.smoke else 100_000)
+    counts = args.size or [5_000 if args.smoke else 100_000]
     runs = args.runs or (5 if args.smoke else 20)
     began = time.perf_counter()
     print(
@@ -664,20 +696,45 @@ async def main() -> None:
         f"load={' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         flush=True,
     )
+    print(f"data: {', '.join(f'{n:,}' for n in counts)} practices; {runs} runs per query")
     urls = [None, args.database_url or DEFAULT_POSTGRES] if args.both else [args.database_url]
-    results = [await run(args, url, practices, runs) for url in urls]
-    if len(results) > 1:
-        print(f"\n{'database':<12}{'FTS p50':>9}{'FTS p95':>9}{'LIKE p50':>10}{'LIKE p95':>10}")
-        for r in results:
-            fts = [v for vs in r.times["FTS"].values() for v in vs]
-            like = [v for vs in r.times["LIKE"].values() for v in vs]
-            print(
-                f"{r.db:<12}{statistics.median(fts):>9.2f}{pct(fts, 0.95):>9.2f}"
-                f"{statistics.median(like):>10.2f}{pct(like, 0.95):>10.2f}"
-            )
+    results = [await run(args, url, n, runs) for url in urls for n in counts]
     print(
-        f"\ntotal run time: {time.perf_counter() - began:.0f} s; load average at the end "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine skews figures)"
+        f"\n{'database':<12}{'practices':>10}{'FTS p50':>9}{'FTS p95':>9}{'LIKE p50':>10}"
+        f"{'LIKE p95':>10}{'x p50':>7}{'x p95':>7}{'core p50':>10}{'core p95':>10}"
+    )
+    for r in results:
+        fts, like, mine = overall(r, "FTS"), overall(r, "LIKE"), overall(r, "core")
+        print(
+            f"{r.db:<12}{r.seeded.practices:>10,}{statistics.median(fts):>9.2f}"
+            f"{pct(fts, 0.95):>9.2f}{statistics.median(like):>10.2f}{pct(like, 0.95):>10.2f}"
+            f"{statistics.median(like) / statistics.median(fts):>6.1f}x"
+            f"{pct(like, 0.95) / pct(fts, 0.95):>6.1f}x"
+            f"{statistics.median(mine):>10.2f}{pct(mine, 0.95):>10.2f}"
+        )
+    if len(counts) > 1:
+        print(
+            f"\ngrowth from {counts[0]:,} to {counts[-1]:,} practices "
+            f"({counts[-1] / counts[0]:.0f}x data):"
+        )
+        for db in dict.fromkeys(r.db for r in results):
+            small = next(r for r in results if r.db == db and r.seeded.practices == counts[0])
+            large = next(r for r in results if r.db == db and r.seeded.practices == counts[-1])
+            parts = []
+            for name in ("FTS", "LIKE", "core"):
+                a, b = overall(small, name), overall(large, name)
+                parts.append(
+                    f"{name} p50 {statistics.median(a):.2f} -> {statistics.median(b):.2f} ms "
+                    f"({statistics.median(b) / statistics.median(a):.1f}x), p95 "
+                    f"{pct(a, 0.95):.2f} -> {pct(b, 0.95):.2f} ms "
+                    f"({pct(b, 0.95) / pct(a, 0.95):.1f}x)"
+                )
+            print(f"  {db}: " + "; ".join(parts))
+    print(
+        f"\npeak RSS: {peak_rss_mib():.0f} MiB; "
+        f"total run time: {time.perf_counter() - began:.0f} s;"
+        f" load average at the end {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        "(other work on the machine skews figures)"
     )
 
 

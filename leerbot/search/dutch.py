@@ -37,31 +37,36 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text or "") if len(w) > 1 or w.isdigit()]
 
 
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """One lower-cased word's term: numbers and codes as they are, others stemmed. Cached:
+    a community's vocabulary is small next to its text, and Snowball costs per call."""
+    return word if any(c.isdigit() for c in word) else _stemmer().stemWord(word)
+
+
 def stems(text: str) -> list[str]:
     """Searchable terms: stop words dropped, words stemmed, numbers and codes kept."""
-    out = []
-    stemmer = _stemmer()
-    for word in words(text):
-        if word in STOPWORDS:
-            continue
-        out.append(word if any(c.isdigit() for c in word) else stemmer.stemWord(word))
-    return out
+    return [stem(word) for word in words(text) if word not in STOPWORDS]
 
 
 def query_terms(text: str, limit: int = 12) -> list[str]:
     """The distinct terms of a search, in order; empty when only punctuation, operators
     or stop words were typed."""
-    seen: list[str] = []
-    for term in stems(text):
-        if term not in seen:
-            seen.append(term)
-    return seen[:limit]
+    return list(_query_terms(text, limit))
+
+
+@lru_cache(maxsize=4096)
+def _query_terms(text: str, limit: int) -> tuple[str, ...]:
+    # A search is read several times per request (the check, the page, the last page) and
+    # members repeat searches; the cache keeps tokenising and stemming off that path.
+    return tuple(dict.fromkeys(stems(text)))[:limit]
 
 
 def query_words(text: str, limit: int = 12) -> list[str]:
     """The distinct non-stop-words of a search, unstemmed (PostgreSQL stems them)."""
-    seen: list[str] = []
-    for word in words(text):
-        if word not in STOPWORDS and word not in seen:
-            seen.append(word)
-    return seen[:limit]
+    return list(_query_words(text, limit))
+
+
+@lru_cache(maxsize=4096)
+def _query_words(text: str, limit: int) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))[:limit]
