@@ -60,13 +60,17 @@ millisecond below is pessimistic and noisy; the statement counts are exact.
     export csv / md / docx, in all              2.9 / 4.1 / 7.2 s   48.6 / 83.5 / 82.7 s
     max RSS of the process                      140 MiB          319 MiB
 
-    PostgreSQL                              10,000 points   100,000 points
-    raw INSERT of a point, p50                  14.5 ms          see below
-    propose through the dispatcher, p50         46.4 ms (3.2x raw)
-    support through the dispatcher, p50         74.3 ms (5.1x raw)
-    view / list first page / next page, p50     54.6 / 72.6 / 73.1 ms
-    export report(), all points                 0.51 s; csv 1.3 s, docx 2.7 s in all
-    max RSS of the process                      131 MiB
+    PostgreSQL                              10,000 points   100,000 points   growth
+    raw INSERT of a point, p50                  14.5 ms          9.5 ms
+    propose through the dispatcher, p50         46.4 ms         51.7 ms   (3.2x / 5.4x raw)
+    support through the dispatcher, p50         74.3 ms         84.3 ms   (5.1x / 8.9x raw)
+    view, p50                                   54.6 ms         60.9 ms    1.12x
+    list, next page (button), p50               73.1 ms         36.6 ms    0.50x
+    list, first page (counts the points), p50   72.6 ms         81.2 ms    1.12x
+    export report(), all points                 0.51 s          10.6 s
+    export csv / md / docx, in all              1.3 / 1.5 / 2.7 s   17.3 / 21.8 / 23.2 s
+    max RSS of the process                      131 MiB          320 MiB
+    (seeding: SQLite 69 s and 755 s, PostgreSQL 122 s and 617 s)
 
 What still grows: the first page of a list counts the matching points (an index-only scan,
 linear in the points: 9x from 10,000 to 100,000 on SQLite); the next pages do not count
