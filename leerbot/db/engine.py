@@ -1,4 +1,16 @@
-"""Async engine and session factory: one session per unit of work."""
+"""Async engine and session factory: one session per unit of work.
+
+The connection pool is sized from the work a bot runs at once, so that no unit of work
+waits for a connection (SQLAlchemy's default, 5 + 10 overflow, was exhausted by 1,000
+reminders due in the same ten seconds: jobs failed after their claim and were lost):
+
+- `JOB_SLOTS` scheduled jobs run at the same time (`leerbot.scheduling`), each holding at
+  most one connection at a time;
+- `INTERACTION_WORK_SLOTS` acknowledged interactions do their work at the same time (the
+  Discord adapter); the rest wait, already acknowledged;
+- `SPARE_CONNECTIONS` for the rest: the scheduler's lease heartbeat, arming, the sweep, a
+  form's quick read, the console.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +33,24 @@ for _name in ("aiosqlite", "sqlalchemy.engine"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
+JOB_SLOTS = 8
+INTERACTION_WORK_SLOTS = 8
+SPARE_CONNECTIONS = 4
+POOL_SIZE = JOB_SLOTS + INTERACTION_WORK_SLOTS + SPARE_CONNECTIONS
+POOL_OVERFLOW = 4
+"""Beyond the pool, briefly: work that does not go through the slots (a form's quick read,
+arming after commits) at a peak."""
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the engine; on SQLite turn on foreign keys and WAL so deletes cascade and
     readers do not block the writer."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {"timeout": 30})
+        if parsed.database and parsed.database != ":memory:":
+            kwargs.setdefault("pool_size", POOL_SIZE)
+            kwargs.setdefault("max_overflow", POOL_OVERFLOW)
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -57,6 +81,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if kwargs.get("poolclass") is None:
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     return create_async_engine(url, **kwargs)
 
 

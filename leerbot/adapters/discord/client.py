@@ -9,7 +9,17 @@ Answering within Discord's 3 seconds, also on a busy machine: every interaction 
 acknowledged first — a private "thinking…" for commands and form submissions, a silent
 acknowledgement for buttons — before any work starts, and the reply follows when the work is
 done (for a command it replaces the "thinking…"; for a button it is a private follow-up).
-A busy database or a crowd pressing the same button cannot make the acknowledgement late.
+A busy database or a crowd pressing the same button should not make the acknowledgement
+late, so with a crowd (`benchmarks/bench_presses.py`: 200 presses of "Ik kom" at once):
+
+- while any acknowledgement is on its way, no work starts (at most `ACK_FIRST_SECONDS`):
+  each unit of work holds the event loop for milliseconds at a time;
+- the work runs at most `INTERACTION_WORK_SLOTS` at a time (`leerbot.db.engine`, which
+  sizes the connection pool from it); the rest wait, already acknowledged;
+- at most `HTTP_CONNECTIONS` connections to Discord (discord.py opens one per concurrent
+  request, without limit);
+- an interaction Discord has already forgotten (10062: it expired before we got to it) is
+  not answered a second time with an apology, and its work is not done.
 
 The exception is what may answer with a form (`opens_form` in the declaration): Discord opens
 a form only as the very first answer, so there we wait for the dispatcher, at most until
@@ -23,6 +33,7 @@ round (today every reply is private).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,6 +41,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import discord
 
 from leerbot.adapters.discord.commands import application_commands, modal_values, parse_invocation
@@ -45,6 +57,7 @@ from leerbot.chat.dispatch import Dispatcher
 from leerbot.chat.reply import Reply, parse_custom_id
 from leerbot.config import Settings
 from leerbot.core.actor import Identity
+from leerbot.db.engine import INTERACTION_WORK_SLOTS
 from leerbot.i18n import normalize_locale, translate
 from leerbot.logging_ids import who
 
@@ -91,6 +104,13 @@ def invite_url(application_id: int) -> str:
 
 
 ReadyHook = Callable[[], Awaitable[Any]]
+ACK_FIRST_SECONDS = 2.0
+HTTP_CONNECTIONS = 100
+"""Connections to Discord's API at most (discord.py's default has no limit). A crowd of 200
+presses otherwise opens 200 connections at once for the acknowledgements alone: TLS
+handshakes on a busy machine, and refused connects that the system retries after 1 s and
+3 s (the local fake Discord's listen backlog is 128), so that acknowledgements came seconds
+late. Kept-alive connections are reused; a request waits its turn for one."""
 
 
 class LeerbotClient(discord.Client):
@@ -116,8 +136,19 @@ class LeerbotClient(discord.Client):
         scheduler here, so work in flight can still reach Discord)."""
         self.synced_commands: list[dict[str, Any]] = []
         self._was_ready = False
+        self._work_slots = asyncio.Semaphore(INTERACTION_WORK_SLOTS)
+        """Acknowledged interactions whose work runs now (the rest wait their turn, already
+        acknowledged): bounds the database connections and the event loop's share."""
+        self._acknowledging = 0
+        self._acknowledged = asyncio.Event()
+        self._acknowledged.set()
 
     # --- start-up ------------------------------------------------------------------------
+
+    async def login(self, token: str) -> None:
+        if self.http.connector is discord.utils.MISSING:  # made here: it needs the loop
+            self.http.connector = aiohttp.TCPConnector(limit=HTTP_CONNECTIONS)
+        await super().login(token)
 
     async def setup_hook(self) -> None:
         await self.sync_commands()
@@ -299,15 +330,29 @@ class LeerbotClient(discord.Client):
         if not may_open_form:
             # Acknowledged before the work starts: nothing it waits for can make this late.
             # Should Discord refuse (the interaction expired on the way), nothing is done.
+            deferred = await self._acknowledge(interaction, work)
+            if deferred is None:
+                return
+            async with self._work_slots:  # then its turn: the work and its reply
+                await self._acknowledgements_first()
+                reply = await work
+                await self._reply(interaction, reply, deferred, dm_guild)
+            return
+        task = asyncio.ensure_future(work)
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), self._budget(interaction))
+        except TimeoutError:
             deferred = await self._defer(interaction)
-            reply = await work
-        else:
-            task = asyncio.ensure_future(work)
-            try:
-                reply = await asyncio.wait_for(asyncio.shield(task), self._budget(interaction))
-            except TimeoutError:
-                deferred = await self._defer(interaction)
-                reply = await task
+            reply = await task
+        await self._reply(interaction, reply, deferred, dm_guild)
+
+    async def _reply(
+        self,
+        interaction: discord.Interaction,
+        reply: Reply,
+        deferred: str | None,
+        dm_guild: str | None,
+    ) -> None:
         if reply.is_error:
             key = getattr(reply.text, "key", "?")
             log.info(
@@ -347,6 +392,41 @@ class LeerbotClient(discord.Client):
         if not 0 <= age <= 3:
             age = 0.0
         return max(0.0, self.reply_timeout - age)
+
+    async def _acknowledge(
+        self, interaction: discord.Interaction, work: Awaitable[Reply]
+    ) -> str | None:
+        """Defer, counted: work waits while acknowledgements are on their way. None when
+        Discord no longer knows the interaction (it expired before we got to it): the member
+        saw "interaction failed", and the work is not done."""
+        self._acknowledging += 1
+        self._acknowledged.clear()
+        try:
+            return await self._defer(interaction)
+        except discord.NotFound as exc:
+            if exc.code != 10062:
+                raise
+            if asyncio.iscoroutine(work):
+                work.close()
+            log.warning(
+                "interaction %s expired before it was acknowledged (%.1f s after Discord "
+                "created it); nothing done",
+                interaction.id,
+                (datetime.now(UTC) - interaction.created_at).total_seconds(),
+            )
+            return None
+        finally:
+            self._acknowledging -= 1
+            if not self._acknowledging:
+                self._acknowledged.set()
+
+    async def _acknowledgements_first(self) -> None:
+        """While a crowd presses, acknowledge them all before doing the work of any: each
+        unit of work holds the event loop for milliseconds at a time, and 8 of them side by
+        side made the 200th acknowledgement late. Waits at most `ACK_FIRST_SECONDS`."""
+        if self._acknowledging:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._acknowledged.wait(), ACK_FIRST_SECONDS)
 
     async def _defer(self, interaction: discord.Interaction) -> str:
         if interaction.type is discord.InteractionType.component:
