@@ -716,29 +716,17 @@ async def similar(
     probe = " ".join([practice.title, *(practice.tags or [])])
     if not query_terms(probe):
         return []
-    hits = await index.search(db, probe, any_word=True, limit=50)
-    candidates = [h.practice_id for h in hits if h.practice_id != practice.id]
-    if not candidates:
-        return []
-    rows = {
-        p.id: p
-        for p in await db.scalars(
-            select(Practice).where(
-                Practice.id.in_(candidates),
-                Practice.state == "shared",
-                Practice.hidden_at.is_(None),
-                Practice.community_id == practice.community_id,
-            )
-        )
-    }
-    chosen = []
-    for pid in candidates:
-        other = rows.get(pid)
-        if other is None or (practice.site_id and other.site_id == practice.site_id):
-            continue
-        chosen.append(pid)
-        if len(chosen) >= limit:
-            break
+    chosen, _ = await index.find(
+        db,
+        probe,
+        index.Scope(
+            community_id=practice.community_id,
+            other_than_site=practice.site_id,
+            other_than=practice.id,
+        ),
+        limit=limit,
+        any_word=True,
+    )
     return await views(db, actor, chosen, threshold=threshold)
 
 

@@ -313,3 +313,8 @@ async def test_a_members_results_are_complete_whatever_other_communities_hold(ap
         f"Onze training {n}" for n in range(3)
     }
     assert tagged.total == 3, "the tag filter works inside the query too"
+    # "vergelijkbare praktijken" too: the other community's 600 do not crowd this one's out
+    async with app.sessionmaker() as db:
+        first = next(p for p in found.items if p.title == "Onze training 0")
+        suggested = await practices.similar(db, mine, first.id, limit=3)
+    assert {p.title for p in suggested} == {"Onze training 1", "Onze training 2"}
