@@ -835,21 +835,39 @@ async def post_card(
 
 # --- one card update at a time -----------------------------------------------------------
 
-_CARD_LOCKS: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+class _Cards:
+    """The card updates of one event loop: the locks (gone when nobody holds or waits for
+    them) and how many updates wait per card. Kept per loop, so that an update cut off with
+    its loop (a test's, or a bot's that was stopped) can never hold up the cards of the next
+    loop in the same process, whose items may have the same ids."""
+
+    def __init__(self) -> None:
+        self.locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.queued: dict[str, int] = {}
+
+
+_CARDS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Cards] = weakref.WeakKeyDictionary()
+
+
+def _cards() -> _Cards:
+    loop = asyncio.get_running_loop()
+    cards = _CARDS.get(loop)
+    if cards is None:
+        cards = _CARDS[loop] = _Cards()
+    return cards
 
 
 def card_lock(kind: str, item_id: int) -> asyncio.Lock:
     """One card update at a time per item: each reads the item's state inside the lock,
     so the last update shown is the latest state, and a card is never posted twice."""
+    locks = _cards().locks
     key = f"{kind}:{item_id}"
-    lock = _CARD_LOCKS.get(key)
+    lock = locks.get(key)
     if lock is None:
         lock = asyncio.Lock()
-        _CARD_LOCKS[key] = lock
+        locks[key] = lock
     return lock
-
-
-_QUEUED: dict[str, int] = {}
 
 
 @asynccontextmanager
@@ -857,12 +875,13 @@ async def card_turn(kind: str, item_id: int) -> AsyncIterator[bool]:
     """Wait for this item's turn to update its card; yields False when newer updates are
     already queued behind this one (they will show the later state, so this one may skip).
     Ten quick clicks then cost two edits, not ten, under Discord's edit limit."""
+    queued = _cards().queued
     key = f"{kind}:{item_id}"
-    _QUEUED[key] = _QUEUED.get(key, 0) + 1
+    queued[key] = queued.get(key, 0) + 1
     try:
         async with card_lock(kind, item_id):
-            yield _QUEUED[key] == 1
+            yield queued[key] == 1
     finally:
-        _QUEUED[key] -= 1
-        if not _QUEUED[key]:
-            del _QUEUED[key]
+        queued[key] -= 1
+        if not queued[key]:
+            del queued[key]

@@ -423,3 +423,28 @@ async def test_a_post_that_failed_for_good_is_tried_again_by_a_later_job_only(
         )
     assert posted is not None and len(platform.posts) == 1
     assert await world.undelivered("agenda:8:") == 0
+
+
+def test_a_card_update_cut_off_with_its_loop_holds_up_no_later_card() -> None:
+    """A bot stopped in the middle of a card update (its event loop closed with the update
+    still waiting) must not leave that card locked for the next bot in the same process:
+    before, session 1's card in the next run never changed again ("0 van 8 bezet")."""
+    entered: list[bool] = []
+
+    async def cut_off() -> None:
+        async with delivery.card_turn("session", 1) as latest:
+            entered.append(latest)
+            await asyncio.Event().wait()  # never finishes: its loop goes away first
+
+    first = asyncio.new_event_loop()
+    task = first.create_task(cut_off())
+    first.run_until_complete(asyncio.sleep(0))
+    assert entered == [True]
+    first.close()  # the task is left behind, never finished
+
+    async def next_update() -> bool:
+        async with delivery.card_turn("session", 1) as latest:
+            return latest
+
+    assert asyncio.run(asyncio.wait_for(next_update(), GUARD)) is True, "it shows the update"
+    del task
