@@ -578,27 +578,43 @@ async def _deliver_one(
         if fresh is None:
             return Outcome("gone")
         snap = fresh
-    in_thread = thread
+    outcome = await _post_once_in(
+        record, snap, platform, place, thread, reply, nonce=nonce, delivered="thread"
+    )
+    return _logged(outcome, key, member)
 
-    async def find_post(since: datetime, prints: tuple[str, ...]) -> str | None:
+
+async def _post_once_in(
+    record: _Record,
+    snap: _Snapshot,
+    platform: Platform,
+    place: str,
+    channel_id: str,
+    reply: Reply,
+    *,
+    nonce: str,
+    delivered: str,
+) -> Outcome:
+    """One attempt at a record's message in a channel or thread (see `_send_once`)."""
+
+    async def find(since: datetime, prints: tuple[str, ...]) -> str | None:
         return await platform.find_sent(
-            place, channel_id=in_thread, fingerprints=prints, since=since
+            place, channel_id=channel_id, fingerprints=prints, since=since
         )
 
-    async def send_post() -> tuple[str, str]:
-        return in_thread, await platform.post(place, in_thread, reply, nonce=nonce)
+    async def send() -> tuple[str, str]:
+        return channel_id, await platform.post(place, channel_id, reply, nonce=nonce)
 
-    outcome = await _send_once(
+    return await _send_once(
         record,
         snap,
         window=platform.nonce_window,
         fingerprint=platform.fingerprint(place, reply),
-        find=find_post,
-        send=send_post,
-        delivered="thread",
-        channel_id=in_thread,
+        find=find,
+        send=send,
+        delivered=delivered,
+        channel_id=channel_id,
     )
-    return _logged(outcome, key, member)
 
 
 def _logged(outcome: Outcome, key: str, member: Member) -> Outcome:
@@ -676,27 +692,8 @@ async def post_once(
         if snap.state in UNDELIVERED:
             return None
         record = _Record(sessionmaker, ChannelPost, snap.id)
-        nonce = f"p{snap.id}"
-
-        async def find(
-            since: datetime, prints: tuple[str, ...], target: str = target
-        ) -> str | None:
-            return await platform.find_sent(
-                place, channel_id=target, fingerprints=prints, since=since
-            )
-
-        async def send(target: str = target, nonce: str = nonce) -> tuple[str, str]:
-            return target, await platform.post(place, target, reply, nonce=nonce)
-
-        outcome = await _send_once(
-            record,
-            snap,
-            window=platform.nonce_window,
-            fingerprint=platform.fingerprint(place, reply),
-            find=find,
-            send=send,
-            delivered="sent",
-            channel_id=target,
+        outcome = await _post_once_in(
+            record, snap, platform, place, target, reply, nonce=f"p{snap.id}", delivered="sent"
         )
         if outcome.kind == "delivered" and outcome.message_id:
             return Posted(target, outcome.message_id)
