@@ -8,9 +8,20 @@ and cannot be shared by several processes.
 - Capabilities create rows with `schedule(db, ...)` inside their own unit of work; after the
   commit the row is armed automatically (a session `after_commit` hook), so core code never
   touches the timer.
-- On start, pending rows are loaded and armed with deterministic ids (`job:42`,
-  `replace_existing=True`). Overdue rows run at once when still within their grace period;
-  otherwise they are marked missed and logged — a reminder is never sent hours late.
+- Arming is bounded: only rows due within `ARM_HORIZON` (10 minutes) are held in memory, read
+  in batches of `ARM_BATCH` that yield to the event loop in between, so that 100,000 pending
+  reminders neither block the gateway nor fill the memory. One timer (the event loop's
+  `call_later`) is set for the earliest armed row, instead of an APScheduler job per row
+  (adding 100,000 of those blocked the loop for 13-38 s); APScheduler runs the sweep every
+  `SWEEP_SECONDS`, which (like a moved fake clock) arms the rows that came within the horizon
+  since. Overdue rows run at once when still within their grace period; otherwise they are
+  marked missed and logged — a reminder is never sent hours late.
+- Due jobs run at most `JOB_SLOTS` at a time (`leerbot.db.engine`, which sizes the connection
+  pool from it), in due order; the rest wait in memory, unclaimed.
+- A job whose handler fails is tried again with backoff (`RETRY_FIRST`, doubling, at most
+  `RETRY_MOST`) while that stays within its grace; then it is marked missed, with its last
+  error, and logged. Between attempts the row is pending again (a cancel still works); it is
+  never recorded as done when it did not succeed.
 - A firing claims its row atomically (`UPDATE … SET started_at = now WHERE id = :id AND
   started_at IS NULL`), so a double run, or two bot processes, cannot send twice.
 - One process per database runs scheduled work: the holder of the lease (`leerbot.lease`,
@@ -35,7 +46,9 @@ and cannot be shared by several processes.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,6 +61,7 @@ from sqlalchemy.orm import Session
 
 from leerbot import clock as clocks
 from leerbot import lease as leases
+from leerbot.db.engine import JOB_SLOTS
 from leerbot.db.models.community import Community
 from leerbot.db.models.scheduling import ScheduledJob, SchedulerLease
 from leerbot.lease import Lease, ProcessRecord
@@ -59,7 +73,16 @@ STOP_SECONDS = 5.0
 """How long a stop waits for running jobs before it hands them back (a clean stop must end
 within Docker's 10 s)."""
 SWEEP_SECONDS = 300
-SWEEP_HORIZON = timedelta(minutes=10)
+ARM_HORIZON = timedelta(minutes=10)
+"""Rows due within this are armed (held in memory with the timer set); later ones wait in
+the database until a sweep, every `SWEEP_SECONDS`, finds them within it."""
+SWEEP_HORIZON = ARM_HORIZON
+ARM_BATCH = 2000
+"""Rows read per query when arming; the event loop runs other work between batches."""
+RETRY_FIRST = timedelta(seconds=10)
+RETRY_MOST = timedelta(minutes=5)
+MISSED_LOGGED = 20
+"""Missed jobs logged one by one at start; beyond that, a count."""
 _ACTIVE: dict[int, Scheduler] = {}
 
 
@@ -146,8 +169,13 @@ def _arm_after_commit(session: Session) -> None:
     ids = session.info.pop("leerbot_arm", None)
     if not ids:
         return
+    try:
+        database = session.get_bind()
+    except Exception:  # a session bound to nothing has scheduled nothing
+        return
     for scheduler in list(_ACTIVE.values()):
-        scheduler.request_arm(ids)
+        if scheduler.engine.sync_engine is database:  # only the schedulers of this database
+            scheduler.request_arm(ids)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -186,12 +214,24 @@ class Scheduler:
         """The app's clock: due times are on it, and every job runs with it as the current
         one. A fake clock (tests) fires a job when it is moved past the job's time."""
         self._armed: dict[int, datetime] = {}
-        """Jobs waiting for their time (id: due), to re-arm when the clock is moved."""
+        """Jobs waiting for their time, due within the horizon (id: when to run)."""
+        self._heap: list[tuple[datetime, int]] = []
+        """`_armed` in time order; entries that no longer match `_armed` are skipped."""
+        self._timer_at: datetime | None = None
+        """When the one timer is set for, on the app's clock."""
+        self._wake_handle: asyncio.TimerHandle | None = None
+        self._loaded_until: datetime | None = None
+        """Rows due until then were read when arming last (now + horizon)."""
+        self._due: deque[int] = deque()
+        self._queued: set[int] = set()
+        self._workers: set[asyncio.Task[None]] = set()
+        self._attempts: dict[int, int] = {}
+        self._retry_at: dict[int, datetime] = {}
+        """Failed jobs waiting for their next attempt (not before then, whatever arms them)."""
         self._unsubscribe: Callable[[], None] | None = None
         self._timer: AsyncIOScheduler | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._running: set[asyncio.Task[object]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.holder = holder or leases.holder_name()
         self.kind = kind
         self.lease = Lease(
@@ -294,6 +334,14 @@ class Scheduler:
             self._unsubscribe()
             self._unsubscribe = None
         self._armed.clear()
+        self._heap.clear()
+        self._due.clear()
+        self._queued.clear()
+        self._timer_at = None
+        if self._wake_handle is not None:
+            self._wake_handle.cancel()
+            self._wake_handle = None
+        self._loaded_until = None
         if self._beat_task is not None:
             self._beat_task.cancel()
             await asyncio.gather(self._beat_task, return_exceptions=True)
@@ -302,14 +350,23 @@ class Scheduler:
             self._timer.pause()
         current = asyncio.current_task()
         running = {j: t for j, t in self._in_flight.items() if not t.done() and t is not current}
-        if running:
-            log.info("stopping: waiting up to %.0f s for %d running job(s)", timeout, len(running))
-            _, late = await asyncio.wait(running.values(), timeout=timeout)
+        # workers between jobs start none now (`stopping`): they end by themselves
+        workers = {w for w in self._workers if w is not current and not w.done()}
+        if running or workers:
+            if running:
+                log.info(
+                    "stopping: waiting up to %.0f s for %d running job(s)", timeout, len(running)
+                )
+            _, late = await asyncio.wait({*running.values(), *workers}, timeout=timeout)
             if late:
+                cut = [j for j, t in self._in_flight.items() if t in late]
                 for task in late:
                     task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)
-                await self._hand_back([j for j, t in running.items() if t in late])
+                try:
+                    await self._hand_back(cut)
+                except Exception as exc:  # the database: they run again after the lease expires
+                    log.warning("stopping: could not hand back jobs: %s", type(exc).__name__)
         if self._timer is not None:
             self._timer.shutdown(wait=False)
             self._timer = None
@@ -317,6 +374,8 @@ class Scheduler:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._attempts.clear()
+        self._retry_at.clear()
         try:
             if self.lease.holding:
                 await self.lease.release(self.clock.now())
@@ -403,15 +462,19 @@ class Scheduler:
 
     # --- arming --------------------------------------------------------------------------
 
-    async def load_pending(self, horizon: timedelta | None = None) -> int:
-        """Arm every pending row this process runs now (within `horizon` if given); mark
-        hopeless ones missed."""
+    async def load_pending(self, horizon: timedelta | None = ARM_HORIZON) -> int:
+        """Arm the pending rows this process runs now that are due within `horizon` (None:
+        all of them), reading `ARM_BATCH` rows at a time and letting the event loop run in
+        between; mark hopeless ones missed. Returns how many were armed."""
         now = self.clock.now()
-        query = (
+        until = None if horizon is None else now + horizon
+        base = (
             select(
                 ScheduledJob.id,
                 ScheduledJob.due_at,
                 ScheduledJob.grace_seconds,
+                ScheduledJob.key,
+                ScheduledJob.kind,
                 Community.platform_id,
             )
             .join(Community, Community.id == ScheduledJob.community_id)
@@ -420,30 +483,58 @@ class Scheduler:
                 ScheduledJob.missed_at.is_(None),
                 ScheduledJob.cancelled_at.is_(None),
             )
+            .order_by(ScheduledJob.due_at, ScheduledJob.id)
+            .limit(ARM_BATCH)
         )
-        if horizon is not None:
-            query = query.where(ScheduledJob.due_at <= now + horizon)
-        async with self.sessionmaker() as db:
-            rows = (await db.execute(query)).all()
+        if until is not None:
+            base = base.where(ScheduledJob.due_at <= until)
         armed = 0
-        missed: list[int] = []
-        for job_id, due_at, grace, platform_id in rows:
-            if not self._may_run(platform_id):
-                continue
-            if due_at + timedelta(seconds=grace) < now:
-                missed.append(job_id)
-                continue
-            self._arm(job_id, due_at)
-            armed += 1
+        missed: list[tuple[int, str, str, datetime]] = []
+        after: tuple[datetime, int] | None = None
+        while True:
+            query = base
+            if after is not None:  # keyset paging: the next rows after the last one read
+                query = query.where(
+                    or_(
+                        ScheduledJob.due_at > after[0],
+                        (ScheduledJob.due_at == after[0]) & (ScheduledJob.id > after[1]),
+                    )
+                )
+            async with self.sessionmaker() as db:
+                rows = (await db.execute(query)).all()
+            for job_id, due_at, grace, key, kind, platform_id in rows:
+                if not self._may_run(platform_id):
+                    continue
+                if due_at + timedelta(seconds=grace) < now:
+                    missed.append((job_id, key, kind, due_at))
+                    continue
+                self._arm(job_id, due_at, fire=False)
+                armed += 1
+            if rows:
+                after = (rows[-1][1], rows[-1][0])
+            self._fire_due()  # what is due runs while the rest is read
+            if len(rows) < ARM_BATCH:
+                break
+            await asyncio.sleep(0)  # the gateway and the commands get their turn
+        if until is not None and (self._loaded_until is None or until > self._loaded_until):
+            self._loaded_until = until
         if missed:
             await self._mark_missed(missed, now)
         return armed
 
     def request_arm(self, ids: set[int]) -> None:
-        """Called after a commit, possibly from inside a running coroutine."""
+        """Called after a commit, possibly from inside a running coroutine. A scheduler whose
+        event loop is gone (it was never stopped) leaves the list and holds up nobody."""
+        if self._loop is not None and self._loop.is_closed():
+            _ACTIVE.pop(id(self), None)
+            return
         if self._loop is None or self._timer is None:
             return
-        task = self._loop.create_task(self._arm_ids(ids))
+        self._spawn(self._arm_ids(ids))
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        assert self._loop is not None
+        task = self._loop.create_task(work)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -464,46 +555,135 @@ class Scheduler:
             if self._may_run(platform_id):
                 self._arm(job_id, due_at)
 
-    def _arm(self, job_id: int, due_at: datetime) -> None:
+    def _arm(self, job_id: int, due_at: datetime, *, fire: bool = True) -> None:
+        """Hold the job until its time, if that is within the horizon (a later one is found
+        by a sweep); a failed job not before its next attempt. Sets the one timer."""
         if self._timer is None:
             return
-        self._armed[job_id] = due_at
-        wait = self.clock.seconds_until(due_at)
-        if wait is None:
-            return  # a fake clock: armed when it is moved past `due_at` (_clock_moved)
-        # APScheduler's timer runs on the computer's clock: the job's time in real seconds.
-        self._timer.add_job(
-            _fire,
-            "date",
-            run_date=datetime.now(UTC) + timedelta(seconds=wait),
-            args=[id(self), job_id],
-            id=f"job:{job_id}",
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
+        at = max(due_at, self._retry_at.get(job_id, due_at))
+        if at > self.clock.now() + ARM_HORIZON:
+            self._armed.pop(job_id, None)  # moved out of the horizon: a sweep finds it
+            return
+        if self._armed.get(job_id) == at:
+            return
+        self._armed[job_id] = at
+        heapq.heappush(self._heap, (at, job_id))
+        if fire:
+            self._fire_due()
 
     def _clock_moved(self) -> None:
-        """The clock was moved by hand (a test): what became due runs now."""
-        for job_id, due_at in list(self._armed.items()):
-            self._arm(job_id, due_at)
+        """The clock was moved by hand (a test): what became due runs now, and rows that
+        came within the horizon are armed."""
+        self._fire_due()
+        now = self.clock.now()
+        if self._timer is not None and self._loaded_until is not None:
+            if now + ARM_HORIZON / 2 > self._loaded_until:
+                self._loaded_until = now + ARM_HORIZON  # one load at a time
+                self._spawn(self.load_pending())
 
-    async def _mark_missed(self, ids: list[int], now: datetime) -> None:
-        async with self.sessionmaker() as db, db.begin():
-            jobs = list(await db.scalars(select(ScheduledJob).where(ScheduledJob.id.in_(ids))))
-            for job in jobs:
-                job.missed_at = now
+    def _fire_due(self) -> None:
+        """Queue the armed jobs whose time has come, in time order, start workers for them,
+        and set the timer for the next one."""
+        if self._timer is None:
+            return
+        now = self.clock.now()
+        heap = self._heap
+        while heap:
+            at, job_id = heap[0]
+            if self._armed.get(job_id) != at:
+                heapq.heappop(heap)  # moved or gone since
+                continue
+            if at > now:
+                break
+            heapq.heappop(heap)
+            del self._armed[job_id]
+            if job_id not in self._queued:
+                self._queued.add(job_id)
+                self._due.append(job_id)
+        self._set_timer()
+        self._pump()
+
+    def _set_timer(self) -> None:
+        """The one timer, for the earliest armed job: the loop's own (`call_later`), so that
+        moving it costs nothing and a wake-up is never skipped."""
+        if self._timer is None or self._loop is None:
+            return
+        nxt = self._heap[0][0] if self._heap else None
+        if nxt == self._timer_at and (nxt is None or self._wake_handle is not None):
+            return
+        self._timer_at = nxt
+        if self._wake_handle is not None:
+            self._wake_handle.cancel()
+            self._wake_handle = None
+        wait = None if nxt is None else self.clock.seconds_until(nxt)
+        if wait is None:  # nothing armed, or a fake clock: `_clock_moved` does it
+            return
+        # on the computer's clock: the job's time in real seconds
+        self._wake_handle = self._loop.call_later(wait, self._wake)
+
+    def _wake(self) -> None:
+        self._wake_handle = None
+        self._timer_at = None  # this timer is spent
+        self._fire_due()
+
+    def _pump(self) -> None:
+        """Workers for the queued jobs, `JOB_SLOTS` at most."""
+        if self._loop is None or self.stopping:
+            return
+        while self._due and len(self._workers) < JOB_SLOTS:
+            task = self._loop.create_task(self._work())
+            self._workers.add(task)
+            task.add_done_callback(self._workers.discard)
+
+    async def _work(self) -> None:
+        while self._due and not self.stopping:
+            job_id = self._due.popleft()
+            self._queued.discard(job_id)
+            try:
+                await self.fire(job_id)
+            except asyncio.CancelledError:
+                if not self.stopping:
+                    raise
+                return  # cut off by a stop, which hands the job back
+            except Exception as exc:  # before its claim (the database): it stays pending
                 log.warning(
-                    "missed %s (%s), due %s: past its grace period, not sent late",
-                    job.key,
-                    job.kind,
-                    job.due_at.isoformat(timespec="minutes"),
+                    "job %s could not start (%s); trying again in %d s",
+                    job_id,
+                    type(exc).__name__,
+                    RETRY_FIRST.total_seconds(),
+                )
+                self._retry_at[job_id] = self.clock.now() + RETRY_FIRST
+                self._arm(job_id, self._retry_at[job_id])
+
+    async def _mark_missed(self, jobs: list[tuple[int, str, str, datetime]], now: datetime) -> None:
+        for number, (_job_id, key, kind, due_at) in enumerate(jobs):
+            if number == MISSED_LOGGED:
+                log.warning("missed %d more jobs past their grace period", len(jobs) - number)
+                break
+            log.warning(
+                "missed %s (%s), due %s: past its grace period, not sent late",
+                key,
+                kind,
+                due_at.isoformat(timespec="minutes"),
+            )
+        ids = [job[0] for job in jobs]
+        for chunk in range(0, len(ids), ARM_BATCH):
+            async with self.sessionmaker() as db, db.begin():
+                await db.execute(
+                    update(ScheduledJob)
+                    .where(
+                        ScheduledJob.id.in_(ids[chunk : chunk + ARM_BATCH]),
+                        ScheduledJob.started_at.is_(None),
+                    )
+                    .values(missed_at=now)
                 )
 
     # --- firing --------------------------------------------------------------------------
 
     async def fire(self, job_id: int) -> bool:
-        """Claim and run one job; False when someone else already did (or it is gone). The
-        job runs with the scheduler's clock as the current one (`leerbot.clock.now()`)."""
+        """Claim and run one job; False when someone else already did (or it is gone), or
+        when it failed (it is then tried again later, within its grace). The job runs with
+        the scheduler's clock as the current one (`leerbot.clock.now()`)."""
         with clocks.using(self.clock):
             return await self._fire_now(job_id)
 
@@ -513,6 +693,7 @@ class Scheduler:
         async with self.sessionmaker() as db, db.begin():
             job = await db.get(ScheduledJob, job_id)
             if job is None or job.cancelled_at is not None:
+                self._forget_attempts(job_id)
                 return False
             platform_id = await self._platform_id(db, job.community_id)
             own = self._own(platform_id)
@@ -534,10 +715,13 @@ class Scheduler:
                 )
                 if claimed.rowcount:  # type: ignore[attr-defined]
                     log.warning("missed %s: due %s, now %s", job.key, job.due_at, now)
+                self._forget_attempts(job_id)
                 return False
             if job.due_at > now + timedelta(seconds=1):
                 self._arm(job.id, job.due_at)  # moved later since it was armed
                 return False
+            if self.stopping:
+                return False  # a stop began meanwhile: it runs at the next start
             claimed = await db.execute(
                 update(ScheduledJob).where(*mine).values(started_at=now, claimed_by=self.holder)
             )
@@ -554,6 +738,7 @@ class Scheduler:
                 self.services,
                 stopping=lambda: self.stopping,
             )
+            grace = timedelta(seconds=job.grace_seconds)
         task = asyncio.current_task()
         if task is not None:
             self._in_flight[job_id] = task  # a stop waits for it, or hands it back
@@ -572,36 +757,68 @@ class Scheduler:
                 except Exception as exc:  # a failing job must not stop the timer
                     error = f"{type(exc).__name__}: {exc}"[:1000]
                     log.exception("job %s failed", run.key)
-            async with self.sessionmaker() as db, db.begin():
-                await db.execute(
-                    update(ScheduledJob)
-                    .where(ScheduledJob.id == job_id)
-                    .values(fired_at=self.clock.now(), error=error)
-                )
-            return error is None
+            if error is None:
+                async with self.sessionmaker() as db, db.begin():
+                    await db.execute(
+                        update(ScheduledJob)
+                        .where(ScheduledJob.id == job_id)
+                        .values(fired_at=self.clock.now(), error=None)
+                    )
+                self._forget_attempts(job_id)
+                return True
+            await self._failed(run, grace, error)
+            return False
         finally:
             if task is not None and self._in_flight.get(job_id) is task:
                 del self._in_flight[job_id]
 
+    async def _failed(self, run: JobRun, grace: timedelta, error: str) -> None:
+        """After a failed attempt: again later (the row pending again, unclaimed) while that
+        is within the job's grace; otherwise missed, with the error, and logged."""
+        now = self.clock.now()
+        attempt = self._attempts.get(run.job_id, 0) + 1
+        wait = min(RETRY_FIRST * 2 ** (attempt - 1), RETRY_MOST)
+        again = now + wait
+        if again <= run.due_at + grace and not self.stopping:
+            async with self.sessionmaker() as db, db.begin():
+                await db.execute(
+                    update(ScheduledJob)
+                    .where(ScheduledJob.id == run.job_id, ScheduledJob.claimed_by == self.holder)
+                    .values(started_at=None, claimed_by=None, error=error)
+                )
+            self._attempts[run.job_id] = attempt
+            self._retry_at[run.job_id] = again
+            log.warning(
+                "job %s failed (attempt %d); trying again in %d s",
+                run.key,
+                attempt,
+                wait.total_seconds(),
+            )
+            self._arm(run.job_id, again)
+            return
+        if self.stopping:  # the next start tries again, within its grace
+            await self._hand_back([run.job_id])
+            return
+        async with self.sessionmaker() as db, db.begin():
+            await db.execute(
+                update(ScheduledJob)
+                .where(ScheduledJob.id == run.job_id)
+                .values(missed_at=now, error=error)
+            )
+        self._forget_attempts(run.job_id)
+        log.error(
+            "missed %s (%s), due %s: failed %d time(s), the last: %s; past its grace period, "
+            "not tried again",
+            run.key,
+            run.kind,
+            run.due_at.isoformat(timespec="minutes"),
+            attempt,
+            error,
+        )
 
-async def _fire(scheduler_id: int, job_id: int) -> None:
-    """APScheduler's job function: module level, ids only."""
-    scheduler = _ACTIVE.get(scheduler_id)
-    if scheduler is None:
-        return
-    scheduler._armed.pop(job_id, None)  # before firing: a job moved later is armed again
-    task = asyncio.current_task()
-    if task is not None:
-        scheduler._running.add(task)
-    try:
-        await scheduler.fire(job_id)
-    except asyncio.CancelledError:
-        if not scheduler.stopping:
-            raise
-        # cut off by a stop, which hands the job back: nothing went wrong
-    finally:
-        if task is not None:
-            scheduler._running.discard(task)
+    def _forget_attempts(self, job_id: int) -> None:
+        self._attempts.pop(job_id, None)
+        self._retry_at.pop(job_id, None)
 
 
 async def _sweep(scheduler_id: int) -> None:
@@ -609,7 +826,7 @@ async def _sweep(scheduler_id: int) -> None:
     if scheduler is not None:
         if scheduler.is_leader:  # a process that died since (a console beside the bot)
             await scheduler._recover_interrupted()
-        await scheduler.load_pending(SWEEP_HORIZON)
+        await scheduler.load_pending(ARM_HORIZON)
 
 
 async def run_due(scheduler: Scheduler) -> int:

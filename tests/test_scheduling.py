@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from leerbot.app import App, open_app
 from leerbot.clock import FakeClock, using
-from leerbot.config import Settings
+from leerbot.config import Settings, load_settings
 from leerbot.db.models import ScheduledJob
 from leerbot.scheduling import JobRun, Scheduler, run_due, schedule
 from tests.helpers import actor_for
@@ -66,9 +67,11 @@ async def armed(scheduler: Scheduler, job_id: int) -> None:
 
 
 def on_a_timer(scheduler: Scheduler, job_id: int) -> bool:
-    """Whether a real timer is set for the job (not while its time is still to come)."""
+    """Whether the job is on its way to run: a real timer set for its time, or queued for a
+    worker (not while its time is still to come on the fake clock)."""
     assert scheduler._timer is not None
-    return scheduler._timer.get_job(f"job:{job_id}") is not None
+    timer = scheduler._wake_handle is not None
+    return job_id in scheduler._queued or (timer and job_id in scheduler._armed)
 
 
 async def job(app: App, key: str) -> ScheduledJob:
@@ -296,3 +299,185 @@ async def test_jobs_run_with_the_schedulers_clock_as_the_current_one(
     assert await run_due(scheduler) == 1
     assert seen == [clock.now()]
     assert clocks.now() != clock.now(), "outside the job: the system's clock again"
+
+
+# --- retries, many at once, the horizon ------------------------------------------------
+
+
+async def test_a_failing_job_is_tried_again_with_backoff_and_then_marked_missed(
+    app: App, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Never recorded as done when it failed: again after 10 s, 20 s, … while within its
+    grace; then missed, with its last error, and logged."""
+    attempts: list[datetime] = []
+    flaky: list[datetime] = []
+
+    async def broken(run: JobRun) -> None:
+        attempts.append(clock.now())
+        raise RuntimeError(f"boom {len(attempts)}")
+
+    async def once_broken(run: JobRun) -> None:
+        flaky.append(clock.now())
+        if len(flaky) == 1:
+            raise RuntimeError("the platform was away")
+
+    scheduler = make(app, Recorder(), clock)
+    scheduler.handlers["test.broken"] = broken
+    scheduler.handlers["test.flaky"] = once_broken
+    actor = await actor_for(app.sessionmaker, "Ann")
+    async with app.sessionmaker() as db, db.begin():
+        for kind in ("test.broken", "test.flaky"):
+            await schedule(
+                db,
+                community_id=actor.community_id,
+                kind=kind,
+                key=kind,
+                due_at=clock.now(),
+                grace=timedelta(seconds=60),
+            )
+    start = clock.now()
+    with caplog.at_level(logging.WARNING, logger="leerbot.scheduling"):
+        await scheduler.start()
+        try:
+            await eventually(lambda: len(attempts) == 1 and len(flaky) == 1, "first attempts")
+            failed = await job(app, "test.broken")
+            assert failed.fired_at is None and failed.missed_at is None, "not done"
+            assert failed.started_at is None and "boom 1" in (failed.error or "")
+            clock.advance(seconds=9)
+            await asyncio.sleep(0)
+            assert len(attempts) == 1, "not before its backoff"
+            clock.advance(seconds=1)
+            await eventually(lambda: len(attempts) == 2 and len(flaky) == 2, "second attempts")
+            await eventually(lambda: scheduler._in_flight == {}, "the attempts finished")
+            clock.advance(seconds=20)
+            await eventually(lambda: len(attempts) == 3, "third attempt")
+            await eventually(lambda: scheduler._in_flight == {}, "the attempt finished")
+            # the next would come 40 s later, past due + 60 s: missed now
+        finally:
+            await scheduler.stop()
+    assert attempts == [start, start + timedelta(seconds=10), start + timedelta(seconds=30)]
+    missed = await job(app, "test.broken")
+    assert missed.missed_at == start + timedelta(seconds=30) and missed.fired_at is None
+    assert "boom 3" in (missed.error or "")
+    assert any(
+        "test.broken" in r.getMessage() and "missed" in r.getMessage() for r in caplog.records
+    )
+    recovered = await job(app, "test.flaky")
+    assert recovered.fired_at == start + timedelta(seconds=10) and recovered.error is None
+    assert len(flaky) == 2
+
+
+async def test_many_jobs_due_at_once_all_run_exactly_once_a_few_at_a_time(
+    app: App, clock: FakeClock
+) -> None:
+    from leerbot.db.engine import JOB_SLOTS
+
+    runs: list[str] = []
+    running = 0
+    most = 0
+
+    async def slow(run: JobRun) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        for _ in range(3):
+            await asyncio.sleep(0)  # others get their turn meanwhile
+        runs.append(run.key)
+        running -= 1
+
+    scheduler = make(app, Recorder(), clock)
+    scheduler.handlers["test.ping"] = slow
+    actor = await actor_for(app.sessionmaker, "Ann")
+    count = 60
+    async with app.sessionmaker() as db, db.begin():
+        for n in range(count):
+            await schedule(
+                db,
+                community_id=actor.community_id,
+                kind="test.ping",
+                key=f"many:{n}",
+                due_at=clock.now() + timedelta(seconds=60 + n % 3),
+            )
+    await scheduler.start()
+    try:
+        await eventually(lambda: len(scheduler._armed) == count, "all armed")
+        assert runs == []
+        clock.advance(seconds=62)
+        await eventually(lambda: len(runs) == count, f"{count} runs")
+        assert await run_due(scheduler) == 0, "nothing left"
+    finally:
+        await scheduler.stop()
+    assert sorted(runs) == sorted(f"many:{n}" for n in range(count)), "each exactly once"
+    assert 1 <= most <= JOB_SLOTS, "never more at once than the slots"
+    async with app.sessionmaker() as db:
+        rows = list(await db.scalars(select(ScheduledJob)))
+    assert all(r.fired_at is not None and r.error is None for r in rows)
+
+
+async def test_only_jobs_within_the_horizon_are_armed_later_ones_as_time_moves(
+    app: App, clock: FakeClock
+) -> None:
+    from leerbot.scheduling import ARM_HORIZON
+
+    recorder = Recorder()
+    scheduler = make(app, recorder, clock)
+    start = clock.now()
+    soon = await add_job(app, clock, "ping:soon", due_in=300)
+    later = await add_job(app, clock, "ping:later", due_in=7200)
+    await scheduler.start()
+    try:
+        assert soon in scheduler._armed and later not in scheduler._armed
+        clock.advance(seconds=300)
+        await recorder.wait()
+        assert recorder.runs == ["ping:soon"] and later not in scheduler._armed
+        created = await add_job(app, clock, "ping:created", due_in=3600)  # due at +3900 s
+        await eventually(lambda: not scheduler._tasks, "arming after the commit")
+        assert created not in scheduler._armed, "beyond the horizon: in the database only"
+        clock.set(start + timedelta(seconds=3900) - ARM_HORIZON + timedelta(seconds=1))
+        await armed(scheduler, created)
+        assert later not in scheduler._armed and recorder.runs == ["ping:soon"]
+        clock.set(start + timedelta(seconds=3900))
+        await recorder.wait()
+        assert recorder.runs == ["ping:soon", "ping:created"]
+        clock.set(start + timedelta(seconds=7200) - ARM_HORIZON / 2)
+        await armed(scheduler, later)
+        assert recorder.runs == ["ping:soon", "ping:created"]
+        clock.set(start + timedelta(seconds=7200))
+        await recorder.wait()
+    finally:
+        await scheduler.stop()
+    assert recorder.runs == ["ping:soon", "ping:created", "ping:later"]
+
+
+def test_a_scheduler_left_behind_by_an_earlier_run_holds_up_no_later_one(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A program (or a test) that ended without stopping its scheduler leaves it behind in
+    the process, its event loop closed. The next run's commits must still arm their jobs:
+    before, arming asked the old scheduler first, which raised, and the new one never heard
+    of the job (a session card that never changed)."""
+
+    earlier = load_settings(
+        environ={"LEERBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'earlier.db'}"}
+    )
+
+    async def run_and_leave_behind() -> None:  # another database (another test's, say)
+        async with open_app(earlier) as app:
+            await Scheduler(app.engine, app.sessionmaker).start()  # never stopped
+
+    asyncio.run(run_and_leave_behind())
+
+    async def next_run() -> list[str]:
+        clock = FakeClock()
+        recorder = Recorder()
+        async with open_app(settings, clock=clock) as app:
+            scheduler = make(app, recorder, clock)
+            await scheduler.start()
+            try:
+                await add_job(app, clock, "ping:later-run", due_in=0)  # commits
+                await recorder.wait()
+            finally:
+                await scheduler.stop()
+        return recorder.runs
+
+    assert asyncio.run(next_run()) == ["ping:later-run"]
